@@ -1,0 +1,44 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-shm",
+    products: [
+        .library(name: "SharedMemory", targets: ["SharedMemory"]),
+        // Plain C programs link `libCShm.a` and include `include/cshm.h`.
+        .library(name: "CShm", type: .static, targets: ["CShm"]),
+        .executable(name: "shm-server", targets: ["shm-server"]),
+        .executable(name: "shm-client", targets: ["shm-client"]),
+    ],
+    dependencies: [
+        // Command-line parsing for the executables.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The C shim. Its one public header is the top-level `include/cshm.h`,
+        // the same file plain C callers include.
+        .target(
+            name: "CShm",
+            path: ".",
+            sources: ["Sources/CShm"],
+            publicHeadersPath: "include"
+        ),
+        .target(
+            name: "SharedMemory",
+            dependencies: ["CShm"]
+        ),
+        .target(
+            name: "SampleSupport",
+            dependencies: [
+                "SharedMemory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "shm-server", dependencies: ["SampleSupport"]),
+        .executableTarget(name: "shm-client", dependencies: ["SampleSupport"]),
+        .testTarget(
+            name: "SharedMemoryTests",
+            dependencies: ["SharedMemory", "CShm"]
+        ),
+    ]
+)

@@ -1,0 +1,74 @@
+/* Opening, sizing and removing named shared-memory objects. */
+#define _GNU_SOURCE
+#include "cshm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cshm_open(const char *name, int flags, uint32_t mode, int *fd_out,
+              int *created_out) {
+    if (name == NULL || fd_out == NULL) return EINVAL;
+    int access = (flags & CSHM_READ_WRITE) ? O_RDWR : O_RDONLY;
+    int base = access | O_CLOEXEC;
+    for (;;) {
+        int fd;
+        if (flags & CSHM_CREATE) {
+            /* Try to create first, so that we know whether we did. */
+            do {
+                fd = shm_open(name, base | O_CREAT | O_EXCL, (mode_t)mode);
+            } while (fd < 0 && errno == EINTR);
+            if (fd >= 0) {
+                *fd_out = fd;
+                if (created_out) *created_out = 1;
+                return 0;
+            }
+            if (errno != EEXIST || (flags & CSHM_EXCLUSIVE)) return errno;
+        }
+        do {
+            fd = shm_open(name, base, 0);
+        } while (fd < 0 && errno == EINTR);
+        if (fd >= 0) {
+            *fd_out = fd;
+            if (created_out) *created_out = 0;
+            return 0;
+        }
+        /* The object vanished between the two calls: try to create again. */
+        if (errno == ENOENT && (flags & CSHM_CREATE)) continue;
+        return errno;
+    }
+}
+
+int cshm_close(int fd) { return close(fd) == 0 ? 0 : errno; }
+
+int cshm_unlink(const char *name) {
+    if (name == NULL) return EINVAL;
+    return shm_unlink(name) == 0 ? 0 : errno;
+}
+
+int cshm_truncate(int fd, uint64_t size) {
+    if (size > (uint64_t)INT64_MAX) return EINVAL;
+    int result;
+    do {
+        result = ftruncate(fd, (off_t)size);
+    } while (result != 0 && errno == EINTR);
+    return result == 0 ? 0 : errno;
+}
+
+int cshm_size(int fd, uint64_t *size_out) {
+    if (size_out == NULL) return EINVAL;
+    struct stat info;
+    if (fstat(fd, &info) != 0) return errno;
+    *size_out = (uint64_t)info.st_size;
+    return 0;
+}
+
+int cshm_chmod(int fd, uint32_t mode) {
+    int result;
+    do {
+        result = fchmod(fd, (mode_t)mode);
+    } while (result != 0 && errno == EINTR);
+    return result == 0 ? 0 : errno;
+}

@@ -1,0 +1,76 @@
+import CShm
+
+/// The backend that calls the C shim `CShm`.
+public struct CShmBackend: SharedMemoryBackend {
+    public init() {}
+
+    public func open(_ name: String, flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
+        var descriptor: Int32 = -1
+        var created: Int32 = 0
+        try check(cshm_open(name, flags.rawValue, mode, &descriptor, &created))
+        return (descriptor, created != 0)
+    }
+
+    public func close(_ descriptor: Int32) throws(Errno) { try check(cshm_close(descriptor)) }
+
+    public func unlink(_ name: String) throws(Errno) { try check(cshm_unlink(name)) }
+
+    public func truncate(_ descriptor: Int32, size: UInt64) throws(Errno) {
+        try check(cshm_truncate(descriptor, size))
+    }
+
+    public func size(_ descriptor: Int32) throws(Errno) -> UInt64 {
+        var size: UInt64 = 0
+        try check(cshm_size(descriptor, &size))
+        return size
+    }
+
+    public func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno) {
+        try check(cshm_chmod(descriptor, mode))
+    }
+
+    public func map(_ descriptor: Int32, offset: UInt64, length: Int, writable: Bool) throws(Errno) -> UnsafeMutableRawPointer {
+        guard length > 0 else { throw .invalidArgument }
+        var address: UnsafeMutableRawPointer?
+        try check(cshm_map(descriptor, offset, length, writable ? 1 : 0, &address))
+        guard let address else { throw .invalidArgument }
+        return address
+    }
+
+    public func unmap(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno) {
+        try check(cshm_unmap(address, length))
+    }
+
+    public func sync(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno) {
+        try check(cshm_sync(address, length))
+    }
+
+    public var pageSize: Int { cshm_page_size() }
+
+    public func formatError(operation: String, errno: Errno) -> String {
+        cString(capacity: 64) { cshm_format_error($0, $1, operation, errno.rawValue) }
+    }
+
+    public func errorName(_ errno: Errno) -> String? {
+        cshm_error_name(errno.rawValue).map { String(cString: $0) }
+    }
+
+    public func errorText(_ errno: Errno) -> String {
+        cString(capacity: 128) { cshm_error_text($0, $1, errno.rawValue) }
+    }
+
+    private func check(_ result: Int32) throws(Errno) {
+        if result != 0 { throw Errno(rawValue: result) }
+    }
+
+    /// Calls an `snprintf`-like function, growing the buffer once if needed.
+    private func cString(capacity: Int, _ body: (UnsafeMutablePointer<CChar>, Int) -> Int32) -> String {
+        var buffer = [CChar](repeating: 0, count: capacity)
+        let needed = Int(buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) })
+        if needed >= capacity {
+            buffer = [CChar](repeating: 0, count: needed + 1)
+            _ = buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+        }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+}

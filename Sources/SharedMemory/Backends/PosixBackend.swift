@@ -1,0 +1,95 @@
+import Glibc
+
+/// The backend that calls the C library from Swift, without the C shim.
+public struct PosixBackend: SharedMemoryBackend {
+    public init() {}
+
+    public func open(_ name: String, flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
+        let base = (flags.contains(.readWrite) ? O_RDWR : O_RDONLY) | O_CLOEXEC
+        while true {
+            if flags.contains(.create) {
+                let descriptor = retryingInterrupts { shm_open(name, base | O_CREAT | O_EXCL, mode_t(mode)) }
+                if descriptor >= 0 { return (descriptor, true) }
+                let error = Errno.current
+                if error != .fileExists || flags.contains(.exclusive) { throw error }
+            }
+            let descriptor = retryingInterrupts { shm_open(name, base, 0) }
+            if descriptor >= 0 { return (descriptor, false) }
+            let error = Errno.current
+            // The object vanished between the two calls: try to create it again.
+            if error == .noSuchFileOrDirectory && flags.contains(.create) { continue }
+            throw error
+        }
+    }
+
+    public func close(_ descriptor: Int32) throws(Errno) {
+        if Glibc.close(descriptor) != 0 { throw .current }
+    }
+
+    public func unlink(_ name: String) throws(Errno) {
+        if shm_unlink(name) != 0 { throw .current }
+    }
+
+    public func truncate(_ descriptor: Int32, size: UInt64) throws(Errno) {
+        guard let length = off_t(exactly: size) else { throw .invalidArgument }
+        if retryingInterrupts({ ftruncate(descriptor, length) }) != 0 { throw .current }
+    }
+
+    public func size(_ descriptor: Int32) throws(Errno) -> UInt64 {
+        var info = stat()
+        if fstat(descriptor, &info) != 0 { throw .current }
+        return UInt64(info.st_size)
+    }
+
+    public func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno) {
+        if retryingInterrupts({ fchmod(descriptor, mode_t(mode)) }) != 0 { throw .current }
+    }
+
+    public func map(_ descriptor: Int32, offset: UInt64, length: Int, writable: Bool) throws(Errno) -> UnsafeMutableRawPointer {
+        guard length > 0 else { throw .invalidArgument }
+        let page = UInt64(pageSize)
+        let aligned = offset & ~(page - 1)
+        let lead = Int(offset - aligned)
+        guard length <= Int.max - lead, let start = off_t(exactly: aligned) else { throw .overflow }
+        let protection = writable ? (PROT_READ | PROT_WRITE) : PROT_READ
+        let base = mmap(nil, length + lead, protection, MAP_SHARED, descriptor, start)
+        guard let base, base != MAP_FAILED else { throw .current }
+        return base + lead
+    }
+
+    public func unmap(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno) {
+        guard length > 0 else { throw .invalidArgument }
+        let (base, span) = pageSpan(address, length)
+        if munmap(base, span) != 0 { throw .current }
+    }
+
+    public func sync(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno) {
+        guard length > 0 else { throw .invalidArgument }
+        let (base, span) = pageSpan(address, length)
+        if msync(base, span, MS_SYNC) != 0 { throw .current }
+    }
+
+    public var pageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }
+
+    public func formatError(operation: String, errno: Errno) -> String {
+        let hex = String(UInt32(bitPattern: errno.rawValue), radix: 16)
+        return "\(operation) failed w/err 0x\(String(repeating: "0", count: max(0, 8 - hex.count)))\(hex)"
+    }
+
+    public func errorName(_ errno: Errno) -> String? { errno.name }
+
+    public func errorText(_ errno: Errno) -> String { errno.text }
+
+    /// The page-aligned start of the mapping that holds `address`, and its length.
+    private func pageSpan(_ address: UnsafeMutableRawPointer, _ length: Int) -> (UnsafeMutableRawPointer, Int) {
+        let lead = Int(bitPattern: address) & (pageSize - 1)
+        return (address - lead, length + lead)
+    }
+
+    private func retryingInterrupts(_ call: () -> Int32) -> Int32 {
+        while true {
+            let result = call()
+            if result >= 0 || errno != EINTR { return result }
+        }
+    }
+}

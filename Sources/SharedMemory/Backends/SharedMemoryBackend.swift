@@ -1,0 +1,71 @@
+/// How ``SharedMemoryBackend/open(_:flags:mode:)`` opens an object.
+public struct OpenFlags: OptionSet, Hashable, Sendable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// Open for reading and writing; without it the object opens read-only.
+    public static let readWrite = OpenFlags(rawValue: 1)
+    /// Create the object when it does not exist.
+    public static let create = OpenFlags(rawValue: 2)
+    /// With ``create``: fail with `EEXIST` when the object exists.
+    public static let exclusive = OpenFlags(rawValue: 4)
+}
+
+/// The system operations behind segments and views.
+///
+/// Two implementations exist and behave identically, down to errno values and
+/// formatted messages: ``CShmBackend`` calls the C shim `CShm` (the default),
+/// ``PosixBackend`` calls Glibc from Swift. Every call returns its result or
+/// throws the ``Errno`` the system reported; calls the kernel may interrupt
+/// are retried on `EINTR`.
+public protocol SharedMemoryBackend: Sendable {
+    /// Opens or creates the object with POSIX name `name` (leading `/`).
+    /// - Returns: a close-on-exec descriptor, and whether this call created the object.
+    func open(_ name: String, flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool)
+    /// Closes a descriptor; never retried.
+    func close(_ descriptor: Int32) throws(Errno)
+    /// Removes a name.
+    func unlink(_ name: String) throws(Errno)
+    /// Sets the object's size in bytes.
+    func truncate(_ descriptor: Int32, size: UInt64) throws(Errno)
+    /// The object's size in bytes.
+    func size(_ descriptor: Int32) throws(Errno) -> UInt64
+    /// Sets the object's permission bits, whatever the umask.
+    func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno)
+    /// Maps `length` (> 0) bytes from byte `offset`, which need not be page-aligned.
+    /// - Returns: the address of byte `offset`.
+    func map(_ descriptor: Int32, offset: UInt64, length: Int, writable: Bool) throws(Errno) -> UnsafeMutableRawPointer
+    /// Unmaps what ``map(_:offset:length:writable:)`` returned.
+    func unmap(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno)
+    /// Writes a view's changes back (`msync(MS_SYNC)`).
+    func sync(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno)
+    /// The system page size.
+    var pageSize: Int { get }
+    /// `"<operation> failed w/err 0x%08lx"`, the Windows sample's report.
+    func formatError(operation: String, errno: Errno) -> String
+    /// The symbolic name of an errno value, or `nil` when unknown.
+    func errorName(_ errno: Errno) -> String?
+    /// The system's text for an errno value.
+    func errorText(_ errno: Errno) -> String
+}
+
+/// The available backends, as a value small enough to keep in every handle.
+public enum Backend: String, CaseIterable, Hashable, Sendable, CustomStringConvertible {
+    /// Through the C shim `CShm`. The default.
+    case cshim
+    /// Pure Swift over Glibc.
+    case swift
+
+    /// The backend used when none is named.
+    public static let `default` = Backend.cshim
+
+    /// The implementation of this backend.
+    public var implementation: any SharedMemoryBackend {
+        switch self {
+        case .cshim: CShmBackend()
+        case .swift: PosixBackend()
+        }
+    }
+
+    public var description: String { rawValue }
+}

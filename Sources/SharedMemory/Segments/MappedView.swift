@@ -1,0 +1,110 @@
+/// A range of a segment mapped into this process: the counterpart of the
+/// Windows sample's `MapViewOfFile` view.
+///
+/// Reads and writes through the view are bounds-checked and fail with a
+/// ``SharedMemoryError`` (`ERANGE`) instead of touching memory outside it. A
+/// read-only view refuses writes with `EACCES`. The view unmaps exactly once,
+/// when it is dropped or by ``unmap()``, and stays valid after its segment closes.
+///
+/// The bytes are shared with other processes: the view guarantees the memory
+/// is mapped, not what another process does with it.
+public struct MappedView: ~Copyable, @unchecked Sendable {
+    /// Where the view starts in the segment, in bytes.
+    public let offset: Int
+    /// Whether the view may be written.
+    public let access: Access
+    private let handle: MappingHandle
+
+    init(offset: Int, access: Access, handle: consuming MappingHandle) {
+        self.offset = offset
+        self.access = access
+        self.handle = handle
+    }
+
+    /// The number of bytes the view covers.
+    public var count: Int { handle.length }
+    /// Whether the view may be written.
+    public var isWritable: Bool { access == .readWrite }
+    /// The backend that mapped the view.
+    public var backend: Backend { handle.backend }
+
+    private func failure(_ operation: Operation, _ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
+        SharedMemoryError(operation: operation, errno: errno, systemCall: call, reason: reason, backend: handle.backend)
+    }
+
+    /// Checks that `count` bytes at `position` lie inside the view.
+    private func checkRange(_ operation: Operation, _ position: Int, _ count: Int) throws(SharedMemoryError) {
+        guard position >= 0, count >= 0 else {
+            throw failure(operation, .invalidArgument, nil, "negative position \(position) or count \(count)")
+        }
+        let (end, overflow) = position.addingReportingOverflow(count)
+        guard !overflow, end <= self.count else {
+            throw failure(operation, .outOfRange, nil,
+                          "\(count) bytes at position \(position) do not fit in a view of \(self.count) bytes")
+        }
+    }
+
+    private func checkWritable() throws(SharedMemoryError) {
+        guard isWritable else { throw failure(.write, .permissionDenied, nil, "the view is read-only") }
+    }
+
+    /// Calls `body` with the view's bytes, for reading in place.
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: handle.address, count: handle.length))
+    }
+
+    /// Calls `body` with the view's bytes, for writing in place.
+    /// - Throws: `EACCES` as ``SharedMemoryError`` for a read-only view, or what `body` throws.
+    public func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
+        try checkWritable()
+        return try body(UnsafeMutableRawBufferPointer(start: handle.address, count: handle.length))
+    }
+
+    /// Copies `count` bytes starting at `position` out of the view.
+    public func read(at position: Int = 0, count: Int) throws(SharedMemoryError) -> [UInt8] {
+        try checkRange(.read, position, count)
+        return Array(UnsafeRawBufferPointer(start: handle.address + position, count: count))
+    }
+
+    /// Copies `bytes` into the view at `position`; nothing is written unless all of them fit.
+    public func write(_ bytes: some Collection<UInt8>, at position: Int = 0) throws(SharedMemoryError) {
+        try checkWritable()
+        try checkRange(.write, position, bytes.count)
+        UnsafeMutableRawBufferPointer(start: handle.address + position, count: bytes.count).copyBytes(from: bytes)
+    }
+
+    /// Reads the string that starts at `position`, up to its terminator or the end of the view.
+    public func readString(at position: Int = 0, encoding: TextEncoding = .utf8) throws(SharedMemoryError) -> String {
+        try checkRange(.read, position, 0)
+        return encoding.decode(UnsafeRawBufferPointer(start: handle.address + position, count: count - position))
+    }
+
+    /// Writes `text` and its terminator at `position`, as the sample's bounded
+    /// `memcpy_s` does: when it does not fit, nothing is written and the error is `ERANGE`.
+    /// - Returns: the number of bytes written, terminator included.
+    @discardableResult
+    public func writeString(_ text: String, at position: Int = 0, encoding: TextEncoding = .utf8) throws(SharedMemoryError) -> Int {
+        let bytes = encoding.encode(text)
+        try write(bytes, at: position)
+        return bytes.count
+    }
+
+    /// Writes the view's changes back to the segment (`msync`).
+    public func flush() throws(SharedMemoryError) {
+        do {
+            try handle.backend.implementation.sync(handle.address, length: handle.length)
+        } catch {
+            throw failure(.flush, error, "msync")
+        }
+    }
+
+    /// Unmaps the view now and reports the outcome; dropping it unmaps it too, silently.
+    public consuming func unmap() throws(SharedMemoryError) {
+        let backend = handle.backend
+        do {
+            try handle.unmap()
+        } catch {
+            throw SharedMemoryError(operation: .unmap, errno: error, systemCall: "munmap", backend: backend)
+        }
+    }
+}

@@ -1,0 +1,210 @@
+/// A named POSIX shared-memory object, open in this process.
+///
+/// The counterpart of the Windows sample's file-mapping handle. A segment owns
+/// its descriptor and closes it exactly once, when it is dropped or by
+/// ``close()``. Mapped views stay valid after the segment closes. The name
+/// outlives every process until it is removed with ``unlink()`` or
+/// ``remove(_:backend:)``, unlike a Windows mapping, which vanishes with its
+/// last handle.
+public struct SharedMemorySegment: ~Copyable {
+    /// The segment's name.
+    public let name: SegmentName
+    /// Whether this process may write the segment.
+    public let access: Access
+    /// The backend that performs the system calls.
+    public let backend: Backend
+    /// `true` when this process created the segment; `false` when it opened
+    /// one that existed, including when ``create(_:size:mode:exclusive:backend:)``
+    /// found one (the case Windows reports as `ERROR_ALREADY_EXISTS`).
+    public let wasCreated: Bool
+    private let handle: DescriptorHandle
+
+    private init(name: SegmentName, access: Access, backend: Backend, wasCreated: Bool, handle: consuming DescriptorHandle) {
+        self.name = name
+        self.access = access
+        self.backend = backend
+        self.wasCreated = wasCreated
+        self.handle = handle
+    }
+
+    /// The default permission bits of a new segment: read and write for the owner only.
+    public static let defaultMode: UInt32 = 0o600
+
+    /// Creates a segment of `size` bytes, or opens it read-write if it exists.
+    ///
+    /// - Parameters:
+    ///   - size: the size of a new segment, greater than 0. An existing segment keeps its size.
+    ///   - mode: permission bits (at most `0o777`), applied whatever the umask.
+    ///   - exclusive: fail with `EEXIST` instead of opening an existing segment.
+    /// - Throws: ``SharedMemoryError`` with operation ``Operation/create``.
+    public static func create(
+        _ name: SegmentName, size: Int, mode: UInt32 = defaultMode, exclusive: Bool = false,
+        backend: Backend = .default
+    ) throws(SharedMemoryError) -> SharedMemorySegment {
+        func failure(_ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
+            SharedMemoryError(operation: .create, errno: errno, systemCall: call, reason: reason, backend: backend)
+        }
+        guard size > 0 else {
+            throw failure(.invalidArgument, nil, "the size must be greater than 0 bytes, not \(size)")
+        }
+        guard mode <= 0o777 else {
+            throw failure(.invalidArgument, nil, "the mode 0o\(String(mode, radix: 8)) has bits beyond 0o777")
+        }
+        let system = backend.implementation
+        var flags: OpenFlags = [.readWrite, .create]
+        if exclusive { flags.insert(.exclusive) }
+        let opened: (descriptor: Int32, created: Bool)
+        do {
+            opened = try system.open(name.posixName, flags: flags, mode: mode)
+        } catch {
+            let reason: String? = switch error {
+            case .fileExists: "a segment named \(name.posixName) already exists"
+            case .permissionDenied: "no permission to create or open \(name.posixName)"
+            default: nil
+            }
+            throw failure(error, exclusive ? "shm_open(O_CREAT|O_EXCL)" : "shm_open(O_CREAT)", reason)
+        }
+        let handle = DescriptorHandle(descriptor: opened.descriptor, backend: backend)
+        if opened.created {
+            do {
+                try system.chmod(opened.descriptor, mode: mode)
+            } catch {
+                try? system.unlink(name.posixName)
+                throw failure(error, "fchmod")
+            }
+            do {
+                try system.truncate(opened.descriptor, size: UInt64(size))
+            } catch {
+                try? system.unlink(name.posixName)
+                throw failure(error, "ftruncate", "could not size the segment to \(size) bytes")
+            }
+        }
+        return SharedMemorySegment(name: name, access: .readWrite, backend: backend,
+                                   wasCreated: opened.created, handle: handle)
+    }
+
+    /// Opens an existing segment.
+    ///
+    /// - Throws: ``SharedMemoryError`` with operation ``Operation/open``;
+    ///   `ENOENT` when no segment has the name.
+    public static func open(
+        _ name: SegmentName, access: Access = .readOnly, backend: Backend = .default
+    ) throws(SharedMemoryError) -> SharedMemorySegment {
+        let descriptor: Int32
+        do {
+            descriptor = try backend.implementation.open(
+                name.posixName, flags: access == .readWrite ? .readWrite : [], mode: 0
+            ).descriptor
+        } catch {
+            let reason: String? = switch error {
+            case .noSuchFileOrDirectory: "no segment named \(name.posixName) exists"
+            case .permissionDenied: "no permission to open \(name.posixName) for \(access == .readWrite ? "writing" : "reading")"
+            default: nil
+            }
+            throw SharedMemoryError(operation: .open, errno: error, systemCall: "shm_open", reason: reason, backend: backend)
+        }
+        return SharedMemorySegment(name: name, access: access, backend: backend, wasCreated: false,
+                                   handle: DescriptorHandle(descriptor: descriptor, backend: backend))
+    }
+
+    /// The segment's current size in bytes, as the system reports it now.
+    public func size() throws(SharedMemoryError) -> Int {
+        do {
+            return Int(try backend.implementation.size(handle.descriptor))
+        } catch {
+            throw SharedMemoryError(operation: .size, errno: error, systemCall: "fstat", backend: backend)
+        }
+    }
+
+    /// Maps a view of the segment.
+    ///
+    /// - Parameters:
+    ///   - offset: the first byte of the view; any offset, aligned or not.
+    ///   - length: the number of bytes; 0 means from `offset` to the end of the segment.
+    ///   - access: the view's access; by default the segment's. A read-write
+    ///     view of a read-only segment fails with `EACCES`.
+    /// - Throws: ``SharedMemoryError`` with operation ``Operation/map``: `EINVAL`
+    ///   for a negative offset or length or a view that reaches past the end of
+    ///   the segment, `EOVERFLOW` when offset plus length overflows.
+    public func map(offset: Int = 0, length: Int = 0, access: Access? = nil) throws(SharedMemoryError) -> MappedView {
+        func failure(_ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
+            SharedMemoryError(operation: .map, errno: errno, systemCall: call, reason: reason, backend: backend)
+        }
+        let access = access ?? self.access
+        if access == .readWrite && self.access == .readOnly {
+            throw failure(.permissionDenied, nil, "a writable view of a segment opened read-only")
+        }
+        guard offset >= 0 else { throw failure(.invalidArgument, nil, "the view offset \(offset) is negative") }
+        guard length >= 0 else { throw failure(.invalidArgument, nil, "the view length \(length) is negative") }
+        let size: Int
+        do { size = Int(try backend.implementation.size(handle.descriptor)) } catch { throw failure(error, "fstat") }
+        var count = length
+        if length == 0 {
+            guard offset < size else {
+                throw failure(.invalidArgument, nil, "the view offset \(offset) is not inside the segment of \(size) bytes")
+            }
+            count = size - offset
+        } else {
+            let (end, overflow) = offset.addingReportingOverflow(length)
+            if overflow { throw failure(.overflow, nil, "the view offset \(offset) plus length \(length) overflows") }
+            guard end <= size else {
+                throw failure(.invalidArgument, nil,
+                              "a view of \(length) bytes at offset \(offset) reaches past the end of the segment (\(size) bytes)")
+            }
+        }
+        let address: UnsafeMutableRawPointer
+        do {
+            address = try backend.implementation.map(handle.descriptor, offset: UInt64(offset), length: count,
+                                                     writable: access == .readWrite)
+        } catch {
+            throw failure(error, "mmap")
+        }
+        return MappedView(offset: offset, access: access,
+                          handle: MappingHandle(address: address, length: count, backend: backend))
+    }
+
+    /// Removes the segment's name. Open descriptors and views stay valid.
+    public func unlink() throws(SharedMemoryError) {
+        try Self.remove(name, backend: backend)
+    }
+
+    /// Removes the segment named `name`.
+    ///
+    /// - Throws: ``SharedMemoryError`` with operation ``Operation/unlink``; `ENOENT` when none exists.
+    public static func remove(_ name: SegmentName, backend: Backend = .default) throws(SharedMemoryError) {
+        do {
+            try backend.implementation.unlink(name.posixName)
+        } catch {
+            let reason: String? = error == .noSuchFileOrDirectory ? "no segment named \(name.posixName) exists" : nil
+            throw SharedMemoryError(operation: .unlink, errno: error, systemCall: "shm_unlink", reason: reason, backend: backend)
+        }
+    }
+
+    /// Closes the descriptor now and reports the outcome; dropping the segment
+    /// closes it too, silently.
+    public consuming func close() throws(SharedMemoryError) {
+        let backend = self.backend
+        do {
+            try handle.close()
+        } catch {
+            throw SharedMemoryError(operation: .close, errno: error, systemCall: "close", backend: backend)
+        }
+    }
+}
+
+extension SharedMemorySegment {
+    /// ``create(_:size:mode:exclusive:backend:)`` with a name to check.
+    public static func create(
+        named name: String, size: Int, mode: UInt32 = defaultMode, exclusive: Bool = false,
+        backend: Backend = .default
+    ) throws(SharedMemoryError) -> SharedMemorySegment {
+        try create(SegmentName(name), size: size, mode: mode, exclusive: exclusive, backend: backend)
+    }
+
+    /// ``open(_:access:backend:)`` with a name to check.
+    public static func open(
+        named name: String, access: Access = .readOnly, backend: Backend = .default
+    ) throws(SharedMemoryError) -> SharedMemorySegment {
+        try open(SegmentName(name), access: access, backend: backend)
+    }
+}

@@ -1,0 +1,103 @@
+/*
+ * cshm.h - a thin C shim over POSIX shared memory.
+ *
+ * Every function returns 0 on success or an errno value on failure; none of
+ * them prints, allocates or keeps global state. Calls that the kernel may
+ * interrupt are retried on EINTR. The header needs nothing but the C standard
+ * headers, compiles as C99, C11 and C++, and can be used without Swift:
+ *
+ *     cc -Iinclude my_program.c libCShm.a -o my_program
+ *
+ * (README.md shows how to build libCShm.a with cc alone.)
+ *
+ * Names follow POSIX: a leading '/', then 1 to 255 bytes without '/'.
+ */
+#ifndef CSHM_H
+#define CSHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Flags for cshm_open. Combine with '|'. */
+enum {
+    CSHM_READ_ONLY = 0,  /* open for reading only */
+    CSHM_READ_WRITE = 1, /* open for reading and writing */
+    CSHM_CREATE = 2,     /* create the object if it does not exist */
+    CSHM_EXCLUSIVE = 4   /* with CSHM_CREATE: fail with EEXIST if it exists */
+};
+
+/*
+ * Opens, or with CSHM_CREATE creates, the shared-memory object `name`.
+ *
+ * `mode` gives the permission bits of a new object (it is subject to the
+ * process umask, as with shm_open). On success `*fd_out` holds a
+ * close-on-exec descriptor, and `*created_out` (which may be NULL) is 1 when
+ * this call created the object and 0 when it opened an existing one, which
+ * tells the two cases apart as Windows' ERROR_ALREADY_EXISTS does.
+ */
+int cshm_open(const char *name, int flags, uint32_t mode, int *fd_out,
+              int *created_out);
+
+/* Closes a descriptor returned by cshm_open. Never retried: on Linux the
+ * descriptor is released even when close reports EINTR. */
+int cshm_close(int fd);
+
+/* Removes the name. Mappings and open descriptors stay valid. */
+int cshm_unlink(const char *name);
+
+/* Sets the size of the object, in bytes (ftruncate). */
+int cshm_truncate(int fd, uint64_t size);
+
+/* Reads the size of the object, in bytes (fstat). */
+int cshm_size(int fd, uint64_t *size_out);
+
+/* Sets the permission bits of the object, independent of the umask. */
+int cshm_chmod(int fd, uint32_t mode);
+
+/* The system page size in bytes. */
+size_t cshm_page_size(void);
+
+/*
+ * Maps `length` bytes of the object starting at byte `offset`, which need
+ * not be page-aligned: the shim maps from the page boundary below `offset`
+ * and stores in `*address_out` the address of byte `offset` itself.
+ * `writable` non-zero maps for reading and writing, zero for reading only.
+ * `length` must be greater than zero.
+ */
+int cshm_map(int fd, uint64_t offset, size_t length, int writable,
+             void **address_out);
+
+/* Unmaps a view made by cshm_map, given the address and length it returned
+ * and was asked for; the page-aligned start is recomputed from the address. */
+int cshm_unmap(void *address, size_t length);
+
+/* Writes a view's changes back (msync with MS_SYNC), same arguments as
+ * cshm_unmap. */
+int cshm_sync(void *address, size_t length);
+
+/*
+ * Writes "<operation> failed w/err 0x%08lx" into `buffer`, the report format
+ * of the Windows file-mapping sample, for example
+ * "OpenFileMapping failed w/err 0x00000002" for ENOENT. Returns the length
+ * the full text needs, not counting the terminator, like snprintf; the text
+ * is truncated (and always terminated) when `capacity` is too small.
+ */
+int cshm_format_error(char *buffer, size_t capacity, const char *operation,
+                      int error);
+
+/* The symbolic name of an errno value ("ENOENT"), or NULL when unknown. */
+const char *cshm_error_name(int error);
+
+/* Writes the system's text for an errno value ("No such file or directory")
+ * into `buffer`; returns the length like cshm_format_error. */
+int cshm_error_text(char *buffer, size_t capacity, int error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CSHM_H */
