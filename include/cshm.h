@@ -52,6 +52,11 @@ int cshm_unlink(const char *name);
 /* Sets the size of the object, in bytes (ftruncate). */
 int cshm_truncate(int fd, uint64_t size);
 
+/* Reserves memory for the first `size` bytes of the object (posix_fallocate),
+ * growing it if needed, so that a full file system fails here with ENOSPC
+ * instead of with SIGBUS at the first write. */
+int cshm_reserve(int fd, uint64_t size);
+
 /* Reads the size of the object, in bytes (fstat). */
 int cshm_size(int fd, uint64_t *size_out);
 

@@ -57,6 +57,16 @@ int cshm_truncate(int fd, uint64_t size) {
     return result == 0 ? 0 : errno;
 }
 
+int cshm_reserve(int fd, uint64_t size) {
+    if (size == 0) return 0;
+    if (size > (uint64_t)INT64_MAX) return EFBIG;
+    int result;
+    do {
+        result = posix_fallocate(fd, 0, (off_t)size);
+    } while (result == EINTR);
+    return result;
+}
+
 int cshm_size(int fd, uint64_t *size_out) {
     if (size_out == NULL) return EINVAL;
     struct stat info;

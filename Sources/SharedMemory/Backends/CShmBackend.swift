@@ -19,6 +19,10 @@ public struct CShmBackend: SharedMemoryBackend {
         try check(cshm_truncate(descriptor, size))
     }
 
+    public func reserve(_ descriptor: Int32, size: UInt64) throws(Errno) {
+        try check(cshm_reserve(descriptor, size))
+    }
+
     public func size(_ descriptor: Int32) throws(Errno) -> UInt64 {
         var size: UInt64 = 0
         try check(cshm_size(descriptor, &size))

@@ -35,6 +35,14 @@ public struct PosixBackend: SharedMemoryBackend {
         if retryingInterrupts({ ftruncate(descriptor, length) }) != 0 { throw .current }
     }
 
+    public func reserve(_ descriptor: Int32, size: UInt64) throws(Errno) {
+        guard size > 0 else { return }
+        guard let length = off_t(exactly: size) else { throw Errno(rawValue: EFBIG) }
+        var result: Int32
+        repeat { result = posix_fallocate(descriptor, 0, length) } while result == EINTR
+        if result != 0 { throw Errno(rawValue: result) }
+    }
+
     public func size(_ descriptor: Int32) throws(Errno) -> UInt64 {
         var info = stat()
         if fstat(descriptor, &info) != 0 { throw .current }

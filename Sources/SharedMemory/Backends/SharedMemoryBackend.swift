@@ -28,6 +28,9 @@ public protocol SharedMemoryBackend: Sendable {
     func unlink(_ name: String) throws(Errno)
     /// Sets the object's size in bytes.
     func truncate(_ descriptor: Int32, size: UInt64) throws(Errno)
+    /// Reserves memory for the first `size` bytes (`posix_fallocate`), so that
+    /// a full file system fails here with `ENOSPC` rather than with SIGBUS later.
+    func reserve(_ descriptor: Int32, size: UInt64) throws(Errno)
     /// The object's size in bytes.
     func size(_ descriptor: Int32) throws(Errno) -> UInt64
     /// Sets the object's permission bits, whatever the umask.

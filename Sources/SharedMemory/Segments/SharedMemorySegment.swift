@@ -78,6 +78,12 @@ public struct SharedMemorySegment: ~Copyable {
                 try? system.unlink(name.posixName)
                 throw failure(error, "ftruncate", "could not size the segment to \(size) bytes")
             }
+            do {
+                try system.reserve(opened.descriptor, size: UInt64(size))
+            } catch {
+                try? system.unlink(name.posixName)
+                throw failure(error, "posix_fallocate", "could not reserve \(size) bytes of memory for the segment")
+            }
         }
         return SharedMemorySegment(name: name, access: .readWrite, backend: backend,
                                    wasCreated: opened.created, handle: handle)
