@@ -40,5 +40,10 @@ let package = Package(
             name: "SharedMemoryTests",
             dependencies: ["SharedMemory", "CShm"]
         ),
+        // Starts the built executables as real processes.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["shm-server", "shm-client"]
+        ),
     ]
 )
