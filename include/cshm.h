@@ -46,6 +46,10 @@ int cshm_open(const char *name, int flags, uint32_t mode, int *fd_out,
  * descriptor is released even when close reports EINTR. */
 int cshm_close(int fd);
 
+/* Duplicates a descriptor (close-on-exec), for a view that must outlive
+ * the descriptor it was mapped from yet still check the object's size. */
+int cshm_duplicate(int fd, int *fd_out);
+
 /* Removes the name. Mappings and open descriptors stay valid. */
 int cshm_unlink(const char *name);
 
@@ -59,6 +63,41 @@ int cshm_reserve(int fd, uint64_t size);
 
 /* Reads the size of the object, in bytes (fstat). */
 int cshm_size(int fd, uint64_t *size_out);
+
+/* What cshm_stat and cshm_stat_name report about an object. */
+typedef struct cshm_status {
+    uint64_t size;       /* bytes */
+    uint32_t uid;        /* owner */
+    uint32_t gid;        /* group */
+    uint32_t mode;       /* permission bits (mode & 07777) */
+    uint32_t link_count; /* 0 once the name has been removed */
+    uint64_t device;     /* with inode: identifies the object */
+    uint64_t inode;
+} cshm_status;
+
+/* Reads the status of an open object (fstat). */
+int cshm_stat(int fd, cshm_status *status_out);
+
+/* Reads the status of the object `name` without opening it (stat of the
+ * file that holds it, /dev/shm/NAME on Linux). */
+int cshm_stat_name(const char *name, cshm_status *status_out);
+
+/* Free bytes on the file system that holds the object (fstatvfs), as an
+ * unprivileged process may use them. */
+int cshm_free_space(int fd, uint64_t *bytes_out);
+
+/* Lock operations for cshm_lock. */
+enum {
+    CSHM_LOCK_SHARED = 1,    /* flock LOCK_SH */
+    CSHM_LOCK_EXCLUSIVE = 2, /* flock LOCK_EX */
+    CSHM_LOCK_RELEASE = 3,   /* flock LOCK_UN */
+    CSHM_LOCK_NONBLOCKING = 8 /* with the above: fail with EWOULDBLOCK */
+};
+
+/* Takes or releases an advisory lock on the whole object (flock). The
+ * kernel releases it when the last descriptor of this open closes, also
+ * when the process dies. */
+int cshm_lock(int fd, int operation);
 
 /* Sets the permission bits of the object, independent of the umask. */
 int cshm_chmod(int fd, uint32_t mode);

@@ -13,6 +13,12 @@ public struct CShmBackend: SharedMemoryBackend {
 
     public func close(_ descriptor: Int32) throws(Errno) { try check(cshm_close(descriptor)) }
 
+    public func duplicate(_ descriptor: Int32) throws(Errno) -> Int32 {
+        var copy: Int32 = -1
+        try check(cshm_duplicate(descriptor, &copy))
+        return copy
+    }
+
     public func unlink(_ name: String) throws(Errno) { try check(cshm_unlink(name)) }
 
     public func truncate(_ descriptor: Int32, size: UInt64) throws(Errno) {
@@ -27,6 +33,28 @@ public struct CShmBackend: SharedMemoryBackend {
         var size: UInt64 = 0
         try check(cshm_size(descriptor, &size))
         return size
+    }
+
+    public func status(_ descriptor: Int32) throws(Errno) -> FileStatus {
+        var status = cshm_status()
+        try check(cshm_stat(descriptor, &status))
+        return FileStatus(status)
+    }
+
+    public func status(named name: String) throws(Errno) -> FileStatus {
+        var status = cshm_status()
+        try check(cshm_stat_name(name, &status))
+        return FileStatus(status)
+    }
+
+    public func freeSpace(_ descriptor: Int32) throws(Errno) -> UInt64 {
+        var bytes: UInt64 = 0
+        try check(cshm_free_space(descriptor, &bytes))
+        return bytes
+    }
+
+    public func lock(_ descriptor: Int32, _ operation: LockOperation, wait: Bool) throws(Errno) {
+        try check(cshm_lock(descriptor, operation.rawValue | (wait ? 0 : Int32(CSHM_LOCK_NONBLOCKING))))
     }
 
     public func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno) {
@@ -76,5 +104,12 @@ public struct CShmBackend: SharedMemoryBackend {
             _ = buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
         }
         return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+}
+
+extension FileStatus {
+    init(_ status: cshm_status) {
+        self.init(size: status.size, uid: status.uid, gid: status.gid, mode: status.mode,
+                  linkCount: status.link_count, device: status.device, inode: status.inode)
     }
 }

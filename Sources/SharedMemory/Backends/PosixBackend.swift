@@ -26,6 +26,12 @@ public struct PosixBackend: SharedMemoryBackend {
         if Glibc.close(descriptor) != 0 { throw .current }
     }
 
+    public func duplicate(_ descriptor: Int32) throws(Errno) -> Int32 {
+        let copy = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+        if copy < 0 { throw .current }
+        return copy
+    }
+
     public func unlink(_ name: String) throws(Errno) {
         if shm_unlink(name) != 0 { throw .current }
     }
@@ -47,6 +53,36 @@ public struct PosixBackend: SharedMemoryBackend {
         var info = stat()
         if fstat(descriptor, &info) != 0 { throw .current }
         return UInt64(info.st_size)
+    }
+
+    public func status(_ descriptor: Int32) throws(Errno) -> FileStatus {
+        var info = stat()
+        if fstat(descriptor, &info) != 0 { throw .current }
+        return FileStatus(info)
+    }
+
+    public func status(named name: String) throws(Errno) -> FileStatus {
+        let file = name.drop { $0 == "/" }
+        guard file.utf8.count <= 255 else { throw .nameTooLong }
+        var info = stat()
+        if stat("/dev/shm/" + file, &info) != 0 { throw .current }
+        return FileStatus(info)
+    }
+
+    public func freeSpace(_ descriptor: Int32) throws(Errno) -> UInt64 {
+        var info = statvfs()
+        if retryingInterrupts({ fstatvfs(descriptor, &info) }) != 0 { throw .current }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
+    }
+
+    public func lock(_ descriptor: Int32, _ operation: LockOperation, wait: Bool) throws(Errno) {
+        var how: Int32 = switch operation {
+        case .shared: LOCK_SH
+        case .exclusive: LOCK_EX
+        case .release: LOCK_UN
+        }
+        if !wait { how |= LOCK_NB }
+        if retryingInterrupts({ flock(descriptor, how) }) != 0 { throw .current }
     }
 
     public func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno) {
@@ -99,5 +135,12 @@ public struct PosixBackend: SharedMemoryBackend {
             let result = call()
             if result >= 0 || errno != EINTR { return result }
         }
+    }
+}
+
+extension FileStatus {
+    init(_ info: stat) {
+        self.init(size: UInt64(info.st_size), uid: info.st_uid, gid: info.st_gid, mode: info.st_mode & 0o7777,
+                  linkCount: UInt32(info.st_nlink), device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 }

@@ -11,6 +11,37 @@ public struct OpenFlags: OptionSet, Hashable, Sendable {
     public static let exclusive = OpenFlags(rawValue: 4)
 }
 
+/// What the system reports about a shared-memory object (`fstat`).
+public struct FileStatus: Hashable, Sendable {
+    /// The size in bytes.
+    public var size: UInt64
+    /// The owner's user id.
+    public var uid: UInt32
+    /// The group id.
+    public var gid: UInt32
+    /// The permission bits.
+    public var mode: UInt32
+    /// The number of names; 0 once the name has been removed.
+    public var linkCount: UInt32
+    /// With ``inode``, identifies the object.
+    public var device: UInt64
+    /// With ``device``, identifies the object.
+    public var inode: UInt64
+
+    public init(size: UInt64, uid: UInt32, gid: UInt32, mode: UInt32, linkCount: UInt32, device: UInt64, inode: UInt64) {
+        (self.size, self.uid, self.gid, self.mode) = (size, uid, gid, mode)
+        (self.linkCount, self.device, self.inode) = (linkCount, device, inode)
+    }
+}
+
+/// An advisory whole-object lock (`flock`), released by the kernel when the
+/// descriptor closes or the process dies.
+public enum LockOperation: Int32, Hashable, Sendable {
+    case shared = 1
+    case exclusive = 2
+    case release = 3
+}
+
 /// The system operations behind segments and views.
 ///
 /// Two implementations exist and behave identically, down to errno values and
@@ -24,6 +55,8 @@ public protocol SharedMemoryBackend: Sendable {
     func open(_ name: String, flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool)
     /// Closes a descriptor; never retried.
     func close(_ descriptor: Int32) throws(Errno)
+    /// Duplicates a descriptor, close-on-exec.
+    func duplicate(_ descriptor: Int32) throws(Errno) -> Int32
     /// Removes a name.
     func unlink(_ name: String) throws(Errno)
     /// Sets the object's size in bytes.
@@ -33,6 +66,14 @@ public protocol SharedMemoryBackend: Sendable {
     func reserve(_ descriptor: Int32, size: UInt64) throws(Errno)
     /// The object's size in bytes.
     func size(_ descriptor: Int32) throws(Errno) -> UInt64
+    /// The status of an open object (`fstat`).
+    func status(_ descriptor: Int32) throws(Errno) -> FileStatus
+    /// The status of the object named `name`, without opening it.
+    func status(named name: String) throws(Errno) -> FileStatus
+    /// Free bytes on the file system that holds the object (`fstatvfs`).
+    func freeSpace(_ descriptor: Int32) throws(Errno) -> UInt64
+    /// Takes or releases a lock (`flock`); without `wait`, a taken lock fails with `EWOULDBLOCK`.
+    func lock(_ descriptor: Int32, _ operation: LockOperation, wait: Bool) throws(Errno)
     /// Sets the object's permission bits, whatever the umask.
     func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno)
     /// Maps `length` (> 0) bytes from byte `offset`, which need not be page-aligned.

@@ -18,6 +18,20 @@ public struct Errno: RawRepresentable, Hashable, Sendable, Error, CustomStringCo
     public static let noSuchFileOrDirectory = Errno(rawValue: ENOENT)
     /// "File exists".
     public static let fileExists = Errno(rawValue: EEXIST)
+    /// "Operation not permitted".
+    public static let operationNotPermitted = Errno(rawValue: EPERM)
+    /// "Bad address": the view's memory is no longer backed by the segment.
+    public static let badAddress = Errno(rawValue: EFAULT)
+    /// "Connection timed out": a wait ran out of time.
+    public static let timedOut = Errno(rawValue: ETIMEDOUT)
+    /// "Protocol error": not a segment of this library's layout.
+    public static let protocolError = Errno(rawValue: EPROTO)
+    /// "Protocol not supported": a layout version this library does not know.
+    public static let protocolNotSupported = Errno(rawValue: EPROTONOSUPPORT)
+    /// "Bad message": a header that contradicts itself or the segment.
+    public static let badMessage = Errno(rawValue: EBADMSG)
+    /// "Resource temporarily unavailable".
+    public static let wouldBlock = Errno(rawValue: EAGAIN)
     /// "Permission denied".
     public static let permissionDenied = Errno(rawValue: EACCES)
     /// "Invalid argument".

@@ -1,30 +1,66 @@
-/// An open descriptor, closed exactly once: by ``close()`` or when dropped.
+import Glibc
+
+/// An open descriptor, released exactly once: by ``close()`` or when dropped.
+///
+/// For a segment with the last-close lifetime the handle also holds the
+/// segment's POSIX name; releasing it then removes the name when no other
+/// process holds the segment's shared lock (see ``Lifetime/lastClose``).
 struct DescriptorHandle: ~Copyable {
     let descriptor: Int32
     let backend: Backend
+    /// The name to remove when this is the last user; owned, freed on release.
+    /// A C string keeps the handle's fields trivial, which `discard` needs.
+    private let nameToRemoveWhenLast: UnsafeMutablePointer<CChar>?
 
-    deinit { try? backend.implementation.close(descriptor) }
+    init(descriptor: Int32, backend: Backend, removeWhenLast name: String? = nil) {
+        self.descriptor = descriptor
+        self.backend = backend
+        self.nameToRemoveWhenLast = name.map { strdup($0)! }
+    }
 
-    /// Closes the descriptor and reports the outcome.
+    deinit { try? Self.release(descriptor, backend, nameToRemoveWhenLast) }
+
+    /// Releases the descriptor and reports the outcome.
     consuming func close() throws(Errno) {
-        let (descriptor, backend) = (self.descriptor, self.backend)
+        let (descriptor, backend, name) = (self.descriptor, self.backend, self.nameToRemoveWhenLast)
         discard self
-        try backend.implementation.close(descriptor)
+        try Self.release(descriptor, backend, name)
+    }
+
+    private static func release(_ descriptor: Int32, _ backend: Backend, _ name: UnsafeMutablePointer<CChar>?) throws(Errno) {
+        let system = backend.implementation
+        if let name {
+            // Nobody else holds the shared lock: this is the last user.
+            if (try? system.lock(descriptor, .exclusive, wait: false)) != nil {
+                try? system.unlink(String(cString: name))
+            }
+            free(name)
+        }
+        try system.close(descriptor)
     }
 }
 
 /// A mapped range, unmapped exactly once: by ``unmap()`` or when dropped.
+///
+/// It keeps its own descriptor of the object, so that the view can check the
+/// object's size before each access (another process may shrink it).
 struct MappingHandle: ~Copyable {
     let address: UnsafeMutableRawPointer
     let length: Int
+    let descriptor: Int32
     let backend: Backend
 
-    deinit { try? backend.implementation.unmap(address, length: length) }
+    deinit { try? Self.release(address, length, descriptor, backend) }
 
     /// Unmaps the range and reports the outcome.
     consuming func unmap() throws(Errno) {
-        let (address, length, backend) = (self.address, self.length, self.backend)
+        let (address, length, descriptor, backend) = (self.address, self.length, self.descriptor, self.backend)
         discard self
+        try Self.release(address, length, descriptor, backend)
+    }
+
+    private static func release(_ address: UnsafeMutableRawPointer, _ length: Int, _ descriptor: Int32, _ backend: Backend) throws(Errno) {
+        try? backend.implementation.close(descriptor)
         try backend.implementation.unmap(address, length: length)
     }
 }

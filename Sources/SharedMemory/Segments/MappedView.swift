@@ -44,25 +44,53 @@ public struct MappedView: ~Copyable, @unchecked Sendable {
         }
     }
 
+    /// Checks that the segment still holds the view's bytes from `position`
+    /// for `count` bytes: another process may have shrunk it, and touching
+    /// memory past its end would raise SIGBUS.
+    private func checkBacked(_ operation: Operation, _ position: Int, _ count: Int) throws(SharedMemoryError) {
+        guard count > 0 else { return }
+        let size: UInt64
+        do { size = try handle.backend.implementation.status(handle.descriptor).size } catch { throw failure(operation, error, "fstat") }
+        let end = UInt64(offset + position + count)
+        guard end <= size else {
+            throw failure(operation, .badAddress, nil,
+                          "the segment was shrunk to \(size) bytes by another process; "
+                          + "bytes \(offset + position)..<\(end) are gone")
+        }
+    }
+
     private func checkWritable() throws(SharedMemoryError) {
         guard isWritable else { throw failure(.write, .permissionDenied, nil, "the view is read-only") }
     }
 
     /// Calls `body` with the view's bytes, for reading in place.
-    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        try body(UnsafeRawBufferPointer(start: handle.address, count: handle.length))
+    ///
+    /// The view checks once, before `body` runs, that the segment still
+    /// holds all its bytes; it cannot guard `body` against a process that
+    /// shrinks the segment meanwhile.
+    /// - Throws: `EFAULT` as ``SharedMemoryError`` when the segment was shrunk, or what `body` throws.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try checkBacked(.read, 0, count)
+        return try body(UnsafeRawBufferPointer(start: handle.address, count: handle.length))
     }
 
     /// Calls `body` with the view's bytes, for writing in place.
-    /// - Throws: `EACCES` as ``SharedMemoryError`` for a read-only view, or what `body` throws.
+    /// - Throws: `EACCES` as ``SharedMemoryError`` for a read-only view,
+    ///   `EFAULT` when the segment was shrunk, or what `body` throws.
     public func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
         try checkWritable()
+        try checkBacked(.write, 0, count)
         return try body(UnsafeMutableRawBufferPointer(start: handle.address, count: handle.length))
     }
+
+    /// The view's first byte, for code that manages access itself (channels).
+    /// No check is made: the caller must stay inside ``count`` bytes.
+    public var unsafeBaseAddress: UnsafeMutableRawPointer { handle.address }
 
     /// Copies `count` bytes starting at `position` out of the view.
     public func read(at position: Int = 0, count: Int) throws(SharedMemoryError) -> [UInt8] {
         try checkRange(.read, position, count)
+        try checkBacked(.read, position, count)
         return Array(UnsafeRawBufferPointer(start: handle.address + position, count: count))
     }
 
@@ -70,12 +98,14 @@ public struct MappedView: ~Copyable, @unchecked Sendable {
     public func write(_ bytes: some Collection<UInt8>, at position: Int = 0) throws(SharedMemoryError) {
         try checkWritable()
         try checkRange(.write, position, bytes.count)
+        try checkBacked(.write, position, bytes.count)
         UnsafeMutableRawBufferPointer(start: handle.address + position, count: bytes.count).copyBytes(from: bytes)
     }
 
     /// Reads the string that starts at `position`, up to its terminator or the end of the view.
     public func readString(at position: Int = 0, encoding: TextEncoding = .utf8) throws(SharedMemoryError) -> String {
         try checkRange(.read, position, 0)
+        try checkBacked(.read, position, count - position)
         return encoding.decode(UnsafeRawBufferPointer(start: handle.address + position, count: count - position))
     }
 

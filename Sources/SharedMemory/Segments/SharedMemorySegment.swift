@@ -1,3 +1,5 @@
+import Glibc
+
 /// A named POSIX shared-memory object, open in this process.
 ///
 /// The counterpart of the Windows sample's file-mapping handle. A segment owns
@@ -14,12 +16,12 @@ public struct SharedMemorySegment: ~Copyable {
     /// The backend that performs the system calls.
     public let backend: Backend
     /// `true` when this process created the segment; `false` when it opened
-    /// one that existed, including when ``create(_:size:mode:exclusive:backend:)``
+    /// one that existed, including when ``create(_:size:mode:exclusive:allowOtherOwner:backend:)``
     /// found one (the case Windows reports as `ERROR_ALREADY_EXISTS`).
     public let wasCreated: Bool
-    private let handle: DescriptorHandle
+    let handle: DescriptorHandle
 
-    private init(name: SegmentName, access: Access, backend: Backend, wasCreated: Bool, handle: consuming DescriptorHandle) {
+    init(name: SegmentName, access: Access, backend: Backend, wasCreated: Bool, handle: consuming DescriptorHandle) {
         self.name = name
         self.access = access
         self.backend = backend
@@ -36,10 +38,13 @@ public struct SharedMemorySegment: ~Copyable {
     ///   - size: the size of a new segment, greater than 0. An existing segment keeps its size.
     ///   - mode: permission bits (at most `0o777`), applied whatever the umask.
     ///   - exclusive: fail with `EEXIST` instead of opening an existing segment.
-    /// - Throws: ``SharedMemoryError`` with operation ``Operation/create``.
+    ///   - allowOtherOwner: accept an existing segment that another user owns.
+    /// - Throws: ``SharedMemoryError`` with operation ``Operation/create``;
+    ///   `ENOSPC` when the file system cannot hold `size` bytes, `EPERM` for
+    ///   an existing segment of another user.
     public static func create(
         _ name: SegmentName, size: Int, mode: UInt32 = defaultMode, exclusive: Bool = false,
-        backend: Backend = .default
+        allowOtherOwner: Bool = false, backend: Backend = .default
     ) throws(SharedMemoryError) -> SharedMemorySegment {
         func failure(_ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
             SharedMemoryError(operation: .create, errno: errno, systemCall: call, reason: reason, backend: backend)
@@ -81,9 +86,12 @@ public struct SharedMemorySegment: ~Copyable {
             do {
                 try system.reserve(opened.descriptor, size: UInt64(size))
             } catch {
+                let free = try? system.freeSpace(opened.descriptor)
                 try? system.unlink(name.posixName)
-                throw failure(error, "posix_fallocate", "could not reserve \(size) bytes of memory for the segment")
+                throw failure(error, "posix_fallocate", spaceReason(needed: size, free: free))
             }
+        } else if let refusal = ownerRefusal(of: opened.descriptor, name: name, allowed: allowOtherOwner, backend: backend) {
+            throw failure(.operationNotPermitted, "fstat", refusal)
         }
         return SharedMemorySegment(name: name, access: .readWrite, backend: backend,
                                    wasCreated: opened.created, handle: handle)
@@ -91,10 +99,14 @@ public struct SharedMemorySegment: ~Copyable {
 
     /// Opens an existing segment.
     ///
+    /// - Parameter allowOtherOwner: accept a segment that another user owns;
+    ///   without it such a segment is refused with `EPERM`, even when its
+    ///   mode would let this process in.
     /// - Throws: ``SharedMemoryError`` with operation ``Operation/open``;
-    ///   `ENOENT` when no segment has the name.
+    ///   `ENOENT` when no segment has the name, `EACCES` when its mode
+    ///   forbids the access.
     public static func open(
-        _ name: SegmentName, access: Access = .readOnly, backend: Backend = .default
+        _ name: SegmentName, access: Access = .readOnly, allowOtherOwner: Bool = false, backend: Backend = .default
     ) throws(SharedMemoryError) -> SharedMemorySegment {
         let descriptor: Int32
         do {
@@ -109,8 +121,36 @@ public struct SharedMemorySegment: ~Copyable {
             }
             throw SharedMemoryError(operation: .open, errno: error, systemCall: "shm_open", reason: reason, backend: backend)
         }
-        return SharedMemorySegment(name: name, access: access, backend: backend, wasCreated: false,
-                                   handle: DescriptorHandle(descriptor: descriptor, backend: backend))
+        let handle = DescriptorHandle(descriptor: descriptor, backend: backend)
+        if let refusal = ownerRefusal(of: descriptor, name: name, allowed: allowOtherOwner, backend: backend) {
+            throw SharedMemoryError(operation: .open, errno: .operationNotPermitted, systemCall: "fstat",
+                                    reason: refusal, backend: backend)
+        }
+        return SharedMemorySegment(name: name, access: access, backend: backend, wasCreated: false, handle: handle)
+    }
+
+    /// Why a segment of another user is refused, or `nil` when it is not.
+    static func ownerRefusal(of descriptor: Int32, name: SegmentName, allowed: Bool, backend: Backend) -> String? {
+        guard !allowed, let status = try? backend.implementation.status(descriptor) else { return nil }
+        let me = geteuid()
+        guard status.uid != me else { return nil }
+        return "\(name.posixName) belongs to \(userName(status.uid)), not to \(userName(me)); "
+            + "allow other owners explicitly to use it"
+    }
+
+    /// Says how much space a segment needed and how much was free.
+    static func spaceReason(needed: Int, free: UInt64?) -> String {
+        let available = free.map { "only \(ByteFormat.describe(Int(clamping: $0))) is free" } ?? "the free space is unknown"
+        return "the segment needs \(ByteFormat.describe(needed)) but \(available) in /dev/shm"
+    }
+
+    /// The segment's status now: size, owner, mode, link count.
+    public func status() throws(SharedMemoryError) -> FileStatus {
+        do {
+            return try backend.implementation.status(handle.descriptor)
+        } catch {
+            throw SharedMemoryError(operation: .size, errno: error, systemCall: "fstat", backend: backend)
+        }
     }
 
     /// The segment's current size in bytes, as the system reports it now.
@@ -158,15 +198,18 @@ public struct SharedMemorySegment: ~Copyable {
                               "a view of \(length) bytes at offset \(offset) reaches past the end of the segment (\(size) bytes)")
             }
         }
+        let descriptor: Int32
+        do { descriptor = try backend.implementation.duplicate(handle.descriptor) } catch { throw failure(error, "fcntl(F_DUPFD_CLOEXEC)") }
         let address: UnsafeMutableRawPointer
         do {
             address = try backend.implementation.map(handle.descriptor, offset: UInt64(offset), length: count,
                                                      writable: access == .readWrite)
         } catch {
+            try? backend.implementation.close(descriptor)
             throw failure(error, "mmap")
         }
         return MappedView(offset: offset, access: access,
-                          handle: MappingHandle(address: address, length: count, backend: backend))
+                          handle: MappingHandle(address: address, length: count, descriptor: descriptor, backend: backend))
     }
 
     /// Removes the segment's name. Open descriptors and views stay valid.
@@ -199,18 +242,19 @@ public struct SharedMemorySegment: ~Copyable {
 }
 
 extension SharedMemorySegment {
-    /// ``create(_:size:mode:exclusive:backend:)`` with a name to check.
+    /// ``create(_:size:mode:exclusive:allowOtherOwner:backend:)`` with a name to check.
     public static func create(
         named name: String, size: Int, mode: UInt32 = defaultMode, exclusive: Bool = false,
-        backend: Backend = .default
+        allowOtherOwner: Bool = false, backend: Backend = .default
     ) throws(SharedMemoryError) -> SharedMemorySegment {
-        try create(SegmentName(name), size: size, mode: mode, exclusive: exclusive, backend: backend)
+        try create(SegmentName(name), size: size, mode: mode, exclusive: exclusive,
+                   allowOtherOwner: allowOtherOwner, backend: backend)
     }
 
-    /// ``open(_:access:backend:)`` with a name to check.
+    /// ``open(_:access:allowOtherOwner:backend:)`` with a name to check.
     public static func open(
-        named name: String, access: Access = .readOnly, backend: Backend = .default
+        named name: String, access: Access = .readOnly, allowOtherOwner: Bool = false, backend: Backend = .default
     ) throws(SharedMemoryError) -> SharedMemorySegment {
-        try open(SegmentName(name), access: access, backend: backend)
+        try open(SegmentName(name), access: access, allowOtherOwner: allowOtherOwner, backend: backend)
     }
 }
