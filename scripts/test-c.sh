@@ -42,10 +42,26 @@ fail() {
 }
 
 # check DESCRIPTION COMMAND...: runs COMMAND, its output kept for a failure.
+# Sets `ok` to 1 when it passed, 0 when it failed.
+ok=0
 check() {
     local description="$1" log="$work/check.log"
     shift
-    if "$@" >"$log" 2>&1; then pass "$description"; else fail "$description" "$log"; fi
+    if "$@" >"$log" 2>&1; then
+        ok=1; pass "$description"
+    else
+        ok=0; fail "$description" "$log"
+    fi
+}
+
+# check_if READY WHAT DESCRIPTION COMMAND...: like check when READY is 1;
+# otherwise counts a failure without running COMMAND, since WHAT is missing.
+check_if() {
+    if [ "$1" -eq 1 ]; then
+        check "${@:3}"
+    else
+        fail "$3 (not run: $2 did not build)"
+    fi
 }
 
 # next_name: sets `name` (the caller's local) to a fresh segment name, such
@@ -58,6 +74,7 @@ next_name() {
 # --- Background programs -----------------------------------------------------
 # A program that waits for ENTER reads from a fifo that this shell holds open
 # on descriptor 3, so it keeps waiting until release() writes a newline.
+# Programs run in the foreground get `timeout 10`, so nothing can hang.
 
 bg_pid=""
 
@@ -89,6 +106,11 @@ start_waiting() {
     done
     echo "not ready after 10 s (or exited early):" >&2
     cat "$output" >&2
+    exec 3>&-
+    kill "$bg_pid" 2>/dev/null || true
+    wait "$bg_pid" 2>/dev/null || true
+    forget "$bg_pid"
+    bg_pid=""
     return 1
 }
 
@@ -125,8 +147,7 @@ gone() {
 # same EXPECTED_FILE ACTUAL_FILE: the files are equal, or the difference shown.
 same() {
     cmp -s "$1" "$2" && return 0
-    echo "expected:" >&2; cat -A "$1" >&2; echo >&2
-    echo "actual:" >&2; cat -A "$2" >&2; echo >&2
+    diff -u --label expected --label actual "$1" "$2" >&2
     return 1
 }
 
@@ -142,6 +163,8 @@ check "c++ -std=c++17 ${strict[*]}" \
     c++ -x c++ -std=c++17 "${strict[@]}" -Iinclude -c "$header_check" -o "$work/header.o"
 
 # --- b. libCShm.a two ways, and cshm_peer linked against each ----------------
+
+declare -A peer_ok=()   # per library (cc, swiftpm): 1 when cshm_peer linked
 
 # link_peer LIBRARY OUTPUT: links cshm_peer, adding -lrt only when needed.
 link_peer() {
@@ -165,18 +188,22 @@ check "cc -std=c11 -O2 -Wall -Wextra -Werror Sources/CShm/*.c; ar rcs libCShm.a"
     build_cc_library "$work/cc"
 check "cshm_peer links against the cc-built libCShm.a" \
     link_peer "$work/cc/libCShm.a" "$work/cshm_peer-cc"
+peer_ok[cc]=$ok
 
 echo "== libCShm.a with SwiftPM"
 check "swift build --product CShm" swift build --product CShm
 bin="$(swift build --show-bin-path 2>/dev/null)" || bin=".build/debug"
 check "cshm_peer links against \$(swift build --show-bin-path)/libCShm.a" \
     link_peer "$bin/libCShm.a" "$work/cshm_peer-swiftpm"
+peer_ok[swiftpm]=$ok
 
 # --- c. The Swift programs ---------------------------------------------------
 
 echo "== the Swift programs"
 check "swift build --product shm-server" swift build --product shm-server
+server_ok=$ok
 check "swift build --product shm-client" swift build --product shm-client
+client_ok=$ok
 
 # --- d. Swift server, C reader -----------------------------------------------
 
@@ -188,7 +215,7 @@ swift_server_c_reader() {
     start_waiting "$work/server.out" \
         "$bin/shm-server" --name "$name" --message "$message" --backend "$backend" || return 1
     printf '"%s"\n' "$message" >"$work/expected"
-    "$peer" read "$name" >"$work/actual" || { echo "cshm_peer read failed" >&2; status=1; }
+    timeout 10 "$peer" read "$name" >"$work/actual" || { echo "cshm_peer read failed" >&2; status=1; }
     same "$work/expected" "$work/actual" || status=1
     release || { echo "shm-server exited with status $?" >&2; status=1; }
     gone "$name" || status=1
@@ -198,7 +225,8 @@ swift_server_c_reader() {
 for library in cc swiftpm; do
     for backend in cshim swift; do
         echo "== shm-server --backend $backend, then cshm_peer read ($library libCShm.a)"
-        check "cshm_peer reads the message exactly; shm-server exits 0 and removes the name" \
+        check_if $((server_ok & peer_ok[$library])) "shm-server or cshm_peer" \
+            "cshm_peer reads the message exactly; shm-server exits 0 and removes the name" \
             swift_server_c_reader "$backend" "$work/cshm_peer-$library"
     done
 done
@@ -213,7 +241,7 @@ c_writer_swift_client() {
     start_waiting "$work/peer.out" "$peer" write "$name" "$message" || return 1
     printf 'The file mapping (%s) is opened\nThe file view is mapped\nRead from the file mapping:\n"%s"\nPress ENTER to clean up resources and quit' \
         "$name" "$message" >"$work/expected"
-    "$bin/shm-client" --name "$name" </dev/null >"$work/actual" ||
+    timeout 10 "$bin/shm-client" --name "$name" </dev/null >"$work/actual" ||
         { echo "shm-client exited with status $?" >&2; status=1; }
     same "$work/expected" "$work/actual" || status=1
     release || { echo "cshm_peer write exited with status $?" >&2; status=1; }
@@ -226,7 +254,8 @@ c_writer_swift_client() {
 
 for library in cc swiftpm; do
     echo "== cshm_peer write ($library libCShm.a), then shm-client"
-    check "shm-client prints the message; cshm_peer exits 0 and removes the name" \
+    check_if $((client_ok & peer_ok[$library])) "shm-client or cshm_peer" \
+        "shm-client prints the message; cshm_peer exits 0 and removes the name" \
         c_writer_swift_client "$work/cshm_peer-$library"
 done
 
@@ -234,23 +263,23 @@ done
 
 # missing_segment PEER: reading a name that does not exist fails like the sample.
 missing_segment() {
-    local name status=0
+    local name exit_status=0
     next_name
     printf 'OpenFileMapping failed w/err 0x00000002\n' >"$work/expected"
-    "$1" read "$name" >"$work/actual" 2>"$work/stderr" || status=$?
-    [ "$status" -eq 1 ] || { echo "exit status $status, expected 1" >&2; return 1; }
+    timeout 10 "$1" read "$name" >"$work/actual" 2>"$work/stderr" || exit_status=$?
+    [ "$exit_status" -eq 1 ] || { echo "exit status $exit_status, expected 1" >&2; return 1; }
     same "$work/expected" "$work/actual"
 }
 
 # existing_segment PEER: `write` refuses a name that exists (CSHM_EXCLUSIVE)
 # and leaves the other writer's segment alone.
 existing_segment() {
-    local peer="$1" name status=0
+    local peer="$1" name exit_status=0 status=0
     next_name
     start_waiting "$work/peer.out" "$peer" write "$name" "first" || return 1
     printf 'CreateFileMapping failed w/err 0x00000011\n' >"$work/expected"
-    "$peer" write "$name" "second" </dev/null >"$work/actual" 2>"$work/stderr" || status=$?
-    [ "$status" -eq 1 ] || { echo "exit status $status, expected 1" >&2; status=1; }
+    timeout 10 "$peer" write "$name" "second" </dev/null >"$work/actual" 2>"$work/stderr" || exit_status=$?
+    [ "$exit_status" -eq 1 ] || { echo "exit status $exit_status, expected 1" >&2; status=1; }
     same "$work/expected" "$work/actual" || status=1
     [ -e "/dev/shm$name" ] || { echo "the first writer's segment was removed" >&2; status=1; }
     release || { echo "the first cshm_peer write exited with status $?" >&2; status=1; }
@@ -259,9 +288,11 @@ existing_segment() {
 }
 
 echo "== errors"
-check "cshm_peer read of a missing name prints OpenFileMapping failed w/err 0x00000002, exits 1" \
+check_if "${peer_ok[cc]}" cshm_peer \
+    "cshm_peer read of a missing name prints OpenFileMapping failed w/err 0x00000002, exits 1" \
     missing_segment "$work/cshm_peer-cc"
-check "cshm_peer write of an existing name prints CreateFileMapping failed w/err 0x00000011, exits 1" \
+check_if "${peer_ok[cc]}" cshm_peer \
+    "cshm_peer write of an existing name prints CreateFileMapping failed w/err 0x00000011, exits 1" \
     existing_segment "$work/cshm_peer-cc"
 
 # --- Summary -----------------------------------------------------------------

@@ -12,55 +12,57 @@ public enum StopReason: Sendable, Equatable {
     case signal(Int32)
 }
 
-/// Prints the sample's prompt and waits for ENTER, the end of standard input,
-/// SIGINT or SIGTERM, whichever comes first.
-public func promptAndWait() -> StopReason {
-    print("Press ENTER to clean up resources and quit", terminator: "")
-    fflush(nil)
-    return waitForStop()
-}
+/// Catches SIGINT and SIGTERM from the moment it is made, so that a signal
+/// that arrives at any point later ends ``wait()`` and lets the program
+/// clean up, instead of killing it.
+public final class StopWatcher: Sendable {
+    private let stopped = DispatchSemaphore(value: 0)
+    private let reason = Mutex<StopReason?>(nil)
+    // Kept only to stay alive; never touched after `init`.
+    nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
 
-/// Waits for ENTER, the end of standard input, SIGINT or SIGTERM.
-///
-/// The signals are handled by Dispatch sources rather than the default
-/// action, so the caller's clean-up runs when they arrive.
-public func waitForStop() -> StopReason {
-    let stopped = DispatchSemaphore(value: 0)
-    let reason = FirstReason()
-    var sources: [DispatchSourceSignal] = []
-    for number in [SIGINT, SIGTERM] {
-        signal(number, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-        source.setEventHandler {
-            if reason.set(.signal(number)) { stopped.signal() }
+    /// Starts catching SIGINT and SIGTERM. Make one early, before anything
+    /// that needs clean-up exists.
+    public init() {
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            sources.append(DispatchSource.makeSignalSource(signal: number, queue: .global()))
         }
-        source.resume()
-        sources.append(source)
+        self.sources = sources
+        for (source, number) in zip(sources, [SIGINT, SIGTERM]) {
+            source.setEventHandler { [self] in stop(.signal(number)) }
+            source.resume()
+        }
     }
-    // A blocking read on a worker thread; the process ends without joining it.
-    DispatchQueue.global().async {
-        var byte: UInt8 = 0
-        var count: Int
-        repeat { count = read(STDIN_FILENO, &byte, 1) } while count < 0 && errno == EINTR
-        if reason.set(count == 1 ? .enter : .endOfInput) { stopped.signal() }
-    }
-    stopped.wait()
-    sources.forEach { $0.cancel() }
-    return reason.value!
-}
 
-/// The first reason set wins.
-private final class FirstReason: Sendable {
-    private let stored = Mutex<StopReason?>(nil)
-
-    var value: StopReason? { stored.withLock { $0 } }
-
-    /// Stores `reason` unless one is stored; returns whether it was.
-    func set(_ reason: StopReason) -> Bool {
-        stored.withLock { stored in
+    private func stop(_ why: StopReason) {
+        let first = reason.withLock { stored in
             guard stored == nil else { return false }
-            stored = reason
+            stored = why
             return true
         }
+        if first { stopped.signal() }
+    }
+
+    /// Prints the sample's prompt and waits.
+    public func promptAndWait() -> StopReason {
+        print("Press ENTER to clean up resources and quit", terminator: "")
+        fflush(nil)
+        return wait()
+    }
+
+    /// Waits for ENTER, the end of standard input, SIGINT or SIGTERM,
+    /// whichever comes first (a signal that came earlier counts too).
+    public func wait() -> StopReason {
+        // A blocking read on a worker thread; the process ends without joining it.
+        DispatchQueue.global().async { [self] in
+            var byte: UInt8 = 0
+            var count: Int
+            repeat { count = read(STDIN_FILENO, &byte, 1) } while count < 0 && errno == EINTR
+            stop(count == 1 ? .enter : .endOfInput)
+        }
+        stopped.wait()
+        return reason.withLock { $0 }!
     }
 }

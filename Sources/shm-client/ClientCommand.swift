@@ -18,6 +18,7 @@ struct ClientCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() throws {
+        let stopWatcher = StopWatcher()
         let name: SegmentName
         do {
             name = try SegmentName(common.name)
@@ -48,6 +49,6 @@ struct ClientCommand: ParsableCommand {
         }
         print("Read from the file mapping:")
         print("\"\(message)\"")
-        _ = promptAndWait()
+        _ = stopWatcher.promptAndWait()
     }
 }

@@ -28,6 +28,7 @@ struct ServerCommand: ParsableCommand {
     var exclusive = false
 
     func run() throws {
+        let stopWatcher = StopWatcher()
         let name: SegmentName
         do {
             name = try SegmentName(common.name)
@@ -46,7 +47,7 @@ struct ServerCommand: ParsableCommand {
             print("The file mapping (\(name)) already exists and is opened")
         }
 
-        let outcome = serve(segment, name: name)
+        let outcome = serve(segment, stopWatcher: stopWatcher)
         if segment.wasCreated {
             try? segment.unlink()
         }
@@ -54,7 +55,7 @@ struct ServerCommand: ParsableCommand {
     }
 
     /// Maps the view, writes the message and waits; returns the exit code of a failure.
-    private func serve(_ segment: borrowing SharedMemorySegment, name: SegmentName) -> ExitCode? {
+    private func serve(_ segment: borrowing SharedMemorySegment, stopWatcher: StopWatcher) -> ExitCode? {
         let view: MappedView
         do {
             view = try segment.map(offset: common.viewOffset.value, length: common.viewSize.value, access: .readWrite)
@@ -69,7 +70,7 @@ struct ServerCommand: ParsableCommand {
         }
         print("This message is written to the view:")
         print("\"\(message)\"")
-        _ = promptAndWait()
+        _ = stopWatcher.promptAndWait()
         return nil
     }
 }

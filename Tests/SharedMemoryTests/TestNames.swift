@@ -22,7 +22,7 @@ func withUniqueName<R>(_ label: String = "t", _ body: (String) throws -> R) reth
 }
 
 /// Runs `body`, expecting a ``SharedMemoryError``; returns it, or `nil` when none was thrown.
-func expectedError<R>(_ body: () throws(SharedMemoryError) -> R) -> SharedMemoryError? {
+func expectedError<R: ~Copyable>(_ body: () throws(SharedMemoryError) -> R) -> SharedMemoryError? {
     do {
         _ = try body()
         return nil
