@@ -39,10 +39,20 @@ final class ChildProcess {
         _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: BuiltProducts.path(product))
         process.arguments = arguments
+        let output = try FileHandle(forWritingTo: outputFile)
+        let errors = try FileHandle(forWritingTo: errorFile)
+        // Other tests start processes at the same time: no descriptor of this
+        // child may leak into them, or its input would never see its end.
+        for descriptor in [input.fileHandleForReading.fileDescriptor, input.fileHandleForWriting.fileDescriptor,
+                           output.fileDescriptor, errors.fileDescriptor] {
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        }
         process.standardInput = input
-        process.standardOutput = try FileHandle(forWritingTo: outputFile)
-        process.standardError = try FileHandle(forWritingTo: errorFile)
+        process.standardOutput = output
+        process.standardError = errors
         try process.run()
+        try? output.close()
+        try? errors.close()
     }
 
     deinit {

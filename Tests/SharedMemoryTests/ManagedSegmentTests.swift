@@ -181,13 +181,15 @@ struct ManagedSegmentTests {
                     holder.executableURL = URL(fileURLWithPath: "/bin/sh")
                     holder.arguments = ["-c", "exec 3</dev/shm/\(stale); echo ready; exec sleep 30"]
                     let ready = Pipe()
+                    _ = fcntl(ready.fileHandleForReading.fileDescriptor, F_SETFD, FD_CLOEXEC)
+                    _ = fcntl(ready.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
                     holder.standardOutput = ready
                     try holder.run()
-                    defer { holder.terminate(); holder.waitUntilExit() }
+                    defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
                     _ = ready.fileHandleForReading.availableData
                     #expect(SegmentDirectory.list().first { $0.name == "/" + stale }?.users == [holder.processIdentifier])
                     #expect(!SegmentDirectory.removeStale().contains { $0.name == "/" + stale })
-                    holder.terminate()
+                    kill(holder.processIdentifier, SIGKILL)
                     holder.waitUntilExit()
                     // Other tests' segments may be removed too if stale; ours must be.
                     #expect(SegmentDirectory.removeStale().contains { $0.name == "/" + stale })
@@ -218,15 +220,13 @@ struct ManagedSegmentTests {
 
 /// The identity of a process that has exited and been reaped.
 func deadProcess() throws -> ProcessIdentity {
-    // The child waits for its input to end, so it is surely alive while we read its identity.
+    // The child sleeps until it is killed, so it is surely alive while we read its identity.
     let child = Process()
-    let input = Pipe()
-    child.executableURL = URL(fileURLWithPath: "/bin/cat")
-    child.standardInput = input
-    child.standardOutput = FileHandle.nullDevice
+    child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+    child.arguments = ["60"]
     try child.run()
     let identity = ProcessIdentity.of(pid: child.processIdentifier)
-    try input.fileHandleForWriting.close()
+    kill(child.processIdentifier, SIGKILL)
     child.waitUntilExit()
     return try #require(identity)
 }
