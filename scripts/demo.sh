@@ -5,6 +5,7 @@
 # Extra arguments go to both programs, e.g. `scripts/demo.sh --encoding utf16le`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup.sh
 export PATH="/opt/swift/usr/bin:$PATH"
 
 swift build --product shm-server >/dev/null

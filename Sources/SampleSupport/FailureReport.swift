@@ -17,6 +17,21 @@ public func reportFailure(_ error: SharedMemoryError, advice: String? = nil) -> 
     return ExitCode(1)
 }
 
+/// Runs `body`; a failure is reported with ``reportFailure(_:advice:)`` and
+/// rethrown as the exit code. `operation` replaces the error's operation
+/// (a client reports a bad name as `OpenFileMapping`).
+public func reporting<T: ~Copyable>(
+    _ name: SegmentName? = nil, as operation: Operation? = nil, _ body: () throws(SharedMemoryError) -> T
+) throws(ExitCode) -> T {
+    do {
+        return try body()
+    } catch {
+        var error = error
+        if let operation { error.operation = operation }
+        throw reportFailure(error, advice: advice(for: error, name: name))
+    }
+}
+
 /// Advice for the errors a user of the sample programs meets most.
 public func advice(for error: SharedMemoryError, name: SegmentName?) -> String? {
     switch (error.operation, error.errno) {

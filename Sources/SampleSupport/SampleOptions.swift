@@ -4,6 +4,30 @@ import SharedMemory
 extension Backend: ExpressibleByArgument {}
 extension TextEncoding: ExpressibleByArgument {}
 
+extension Lifetime: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let value = Lifetime.allCases.first(where: { $0.description == argument }) else { return nil }
+        self = value
+    }
+
+    public static var allValueStrings: [String] { allCases.map(\.description) }
+}
+
+/// Permission bits in octal: `600`, `0600` or `0o600`.
+public struct FileMode: ExpressibleByArgument, Hashable, Sendable, CustomStringConvertible {
+    public let bits: UInt32
+
+    public init(_ bits: UInt32) { self.bits = bits }
+
+    public init?(argument: String) {
+        let digits = argument.hasPrefix("0o") ? String(argument.dropFirst(2)) : argument
+        guard let bits = UInt32(digits, radix: 8), bits <= 0o777 else { return nil }
+        self.bits = bits
+    }
+
+    public var description: String { "0" + String(bits, radix: 8) }
+}
+
 /// The constants of the Windows sample, shared by `shm-server` and `shm-client`.
 public enum Sample {
     /// `FULL_MAP_NAME`.
@@ -41,4 +65,10 @@ public struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Who makes the system calls: cshim (the C shim) or swift (Glibc from Swift).",
                                valueName: "backend"))
     public var backend: Backend = .default
+
+    @Flag(help: "Use a managed segment: a header that says who made it and when it is ready, checked on open. Offsets count from the payload after the header.")
+    public var managed = false
+
+    @Flag(help: "Accept a segment that another user owns; without it such a segment is refused.")
+    public var allowOtherOwner = false
 }

@@ -19,34 +19,31 @@ struct ClientCommand: ParsableCommand {
 
     func run() throws {
         let stopWatcher = StopWatcher()
-        let name: SegmentName
-        do {
-            name = try SegmentName(common.name)
-        } catch {
-            var error = error
-            error.operation = .open
-            throw reportFailure(error)
+        let name = try reporting(as: .open) { () throws(SharedMemoryError) in try SegmentName(common.name) }
+        if common.managed {
+            let segment = try reporting(name) { () throws(SharedMemoryError) in
+                try ManagedSegment.open(name, access: .readOnly, allowOtherOwner: common.allowOtherOwner,
+                                        backend: common.backend)
+            }
+            try show(segment, stopWatcher)
+        } else {
+            let segment = try reporting(name) { () throws(SharedMemoryError) in
+                try SharedMemorySegment.open(name, access: .readOnly, allowOtherOwner: common.allowOtherOwner,
+                                             backend: common.backend)
+            }
+            try show(segment, stopWatcher)
         }
-        let segment: SharedMemorySegment
-        do {
-            segment = try .open(name, access: .readOnly, backend: common.backend)
-        } catch {
-            throw reportFailure(error, advice: advice(for: error, name: name))
-        }
-        print("The file mapping (\(name)) is opened")
-        let view: MappedView
-        do {
-            view = try segment.map(offset: common.viewOffset.value, length: common.viewSize.value)
-        } catch {
-            throw reportFailure(error)
+    }
+
+    /// Maps the view, prints the message and waits; the segment stays open
+    /// (and a last-close segment alive) until then.
+    private func show<Segment: ViewSource & ~Copyable>(_ segment: borrowing Segment, _ stopWatcher: StopWatcher) throws(ExitCode) {
+        print("The file mapping (\(segment.name)) is opened")
+        let view = try reporting { () throws(SharedMemoryError) in
+            try segment.map(offset: common.viewOffset.value, length: common.viewSize.value, access: nil)
         }
         print("The file view is mapped")
-        let message: String
-        do {
-            message = try view.readString(encoding: common.encoding)
-        } catch {
-            throw reportFailure(error)
-        }
+        let message = try reporting { () throws(SharedMemoryError) in try view.readString(encoding: common.encoding) }
         print("Read from the file mapping:")
         print("\"\(message)\"")
         _ = stopWatcher.promptAndWait()

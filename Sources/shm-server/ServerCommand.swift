@@ -18,7 +18,8 @@ struct ServerCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: ArgumentHelp("The mapping's size in bytes, when this server creates it.", valueName: "bytes"))
+    @Option(help: ArgumentHelp("The mapping's size in bytes (with --managed: the payload's), when this server creates it.",
+                               valueName: "bytes"))
     var size: ByteCount = ByteCount(Sample.mappingSize)
 
     @Option(help: "The message to write into the view.")
@@ -27,50 +28,61 @@ struct ServerCommand: ParsableCommand {
     @Flag(help: "Fail if the mapping exists, instead of opening it.")
     var exclusive = false
 
-    func run() throws {
-        let stopWatcher = StopWatcher()
-        let name: SegmentName
-        do {
-            name = try SegmentName(common.name)
-        } catch {
-            throw reportFailure(error)
-        }
-        let segment: SharedMemorySegment
-        do {
-            segment = try .create(name, size: size.value, exclusive: exclusive, backend: common.backend)
-        } catch {
-            throw reportFailure(error, advice: advice(for: error, name: name))
-        }
-        if segment.wasCreated {
-            print("The file mapping (\(name)) is created")
-        } else {
-            print("The file mapping (\(name)) already exists and is opened")
-        }
+    @Option(help: ArgumentHelp("Permission bits of a new mapping, in octal, whatever the umask.", valueName: "octal"))
+    var mode: FileMode = FileMode(SharedMemorySegment.defaultMode)
 
-        let outcome = serve(segment, stopWatcher: stopWatcher)
-        if segment.wasCreated {
-            try? segment.unlink()
+    @Option(help: ArgumentHelp(
+        "posix: the name lives until this server removes it; last-close: the last process that closes the managed mapping removes it, even if this server crashes (needs --managed).",
+        valueName: "lifetime"))
+    var lifetime: Lifetime = .posix
+
+    func validate() throws {
+        if lifetime == .lastClose && !common.managed {
+            throw ValidationError("--lifetime last-close needs --managed: the lifetime is kept in the managed header.")
         }
-        if let failure = outcome { throw failure }
     }
 
-    /// Maps the view, writes the message and waits; returns the exit code of a failure.
-    private func serve(_ segment: borrowing SharedMemorySegment, stopWatcher: StopWatcher) -> ExitCode? {
-        let view: MappedView
-        do {
-            view = try segment.map(offset: common.viewOffset.value, length: common.viewSize.value, access: .readWrite)
-        } catch {
-            return reportFailure(error)
+    func run() throws {
+        let stopWatcher = StopWatcher()
+        let name = try reporting { () throws(SharedMemoryError) in try SegmentName(common.name) }
+        if common.managed {
+            let segment = try reporting(name) { () throws(SharedMemoryError) in
+                try ManagedSegment.create(name, payloadSize: size.value, mode: mode.bits, exclusive: exclusive,
+                                          lifetime: lifetime, allowOtherOwner: common.allowOtherOwner,
+                                          backend: common.backend)
+            }
+            // A last-close segment is removed by whoever closes it last.
+            try serve(segment, removing: segment.wasCreated && segment.header.lifetime == .posix, stopWatcher)
+        } else {
+            let segment = try reporting(name) { () throws(SharedMemoryError) in
+                try SharedMemorySegment.create(name, size: size.value, mode: mode.bits, exclusive: exclusive,
+                                               allowOtherOwner: common.allowOtherOwner, backend: common.backend)
+            }
+            try serve(segment, removing: segment.wasCreated, stopWatcher)
+        }
+    }
+
+    /// Maps the view, writes the message and waits; then removes the name if asked to.
+    private func serve<Segment: ViewSource & ~Copyable>(
+        _ segment: borrowing Segment, removing: Bool, _ stopWatcher: StopWatcher
+    ) throws(ExitCode) {
+        defer { if removing { try? segment.unlink() } }
+        if segment.wasCreated {
+            print("The file mapping (\(segment.name)) is created")
+        } else {
+            print("The file mapping (\(segment.name)) already exists and is opened")
+        }
+        let view = try reporting { () throws(SharedMemoryError) in
+            try segment.map(offset: common.viewOffset.value, length: common.viewSize.value, access: .readWrite)
         }
         print("The file view is mapped")
         do {
             try view.writeString(message, encoding: common.encoding)
         } catch {
-            return reportFailure(error, advice: "the message and its terminator need \(common.encoding.encode(message).count) bytes")
+            throw reportFailure(error, advice: "the message and its terminator need \(common.encoding.encode(message).count) bytes")
         }
         print("This message is written to the view:")
         print("\"\(message)\"")
         _ = stopWatcher.promptAndWait()
-        return nil
     }
 }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test: the Swift suites (unit, both backends compared, end to
+# end with real processes) and the C-side checks. Exits non-zero if any fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PATH="/opt/swift/usr/bin:$PATH"
+
+echo "== Swift tests (swift test)"
+swift test
+
+echo
+echo "== C tests (scripts/test-c.sh)"
+scripts/test-c.sh
+
+leftovers=$(ls /dev/shm | grep -E '^(shmtest|shme2e|cshm-test)-' || true)
+if [ -n "$leftovers" ]; then
+    echo "Tests left segments in /dev/shm:" >&2
+    echo "$leftovers" >&2
+    exit 1
+fi
