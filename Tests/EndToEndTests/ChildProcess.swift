@@ -30,14 +30,20 @@ final class ChildProcess {
     private let errorFile: URL
     private var inputClosed = false
 
-    init(_ product: String, _ arguments: [String]) throws {
+    /// Starts one of the package's executables.
+    convenience init(_ product: String, _ arguments: [String]) throws {
+        try self.init(absolute: BuiltProducts.path(product), arguments)
+    }
+
+    /// Starts the program at `path`.
+    init(absolute path: String, _ arguments: [String]) throws {
         let directory = FileManager.default.temporaryDirectory
         let id = UUID().uuidString
         outputFile = directory.appendingPathComponent("shm-test-\(id).out")
         errorFile = directory.appendingPathComponent("shm-test-\(id).err")
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: BuiltProducts.path(product))
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let output = try FileHandle(forWritingTo: outputFile)
         let errors = try FileHandle(forWritingTo: errorFile)
