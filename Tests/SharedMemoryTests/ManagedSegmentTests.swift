@@ -42,6 +42,24 @@ struct ManagedSegmentTests {
         }
     }
 
+    @Test("Bad payload sizes and modes are refused before anything is created", arguments: Backend.allCases)
+    func badSizes(backend: Backend) throws {
+        try withUniqueName("msize") { name in
+            let segmentName = try SegmentName(name)
+            for (size, errno) in [(0, Errno.invalidArgument), (-5, .invalidArgument), (Int.max, .overflow), (Int.max - 200, .noSpace)] {
+                let error = expectedError { () throws(SharedMemoryError) in
+                    try ManagedSegment.create(segmentName, payloadSize: size, backend: backend)
+                }
+                #expect(error?.errno == errno, "payload size \(size)")
+                #expect(!segmentFileExists(name), "nothing is left after a failed create")
+            }
+            let mode = expectedError { () throws(SharedMemoryError) in
+                try ManagedSegment.create(segmentName, payloadSize: 10, mode: 0o4777, backend: backend)
+            }
+            #expect(mode?.errno == .invalidArgument)
+        }
+    }
+
     @Test("The default mode is 0600 whatever the umask", arguments: Backend.allCases)
     func defaultMode(backend: Backend) throws {
         try withUniqueName("mode") { name in
