@@ -23,6 +23,7 @@ let package = Package(
             sources: ["Sources/CShm"],
             publicHeadersPath: "include"
         ),
+        .target(name: "CShmBench", path: "Sources/CShmBench"),
         .target(
             name: "SharedMemory",
             dependencies: ["CShm"]
@@ -36,6 +37,11 @@ let package = Package(
         ),
         .executableTarget(name: "shm-server", dependencies: ["SampleSupport"]),
         .executableTarget(name: "shm-client", dependencies: ["SampleSupport"]),
+        // A separate process for the channel tests: sends and checks message streams.
+        .executableTarget(
+            name: "shm-test-peer",
+            dependencies: ["SharedMemory", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(
             name: "SharedMemoryTests",
             dependencies: ["SharedMemory", "CShm"]
@@ -43,7 +49,7 @@ let package = Package(
         // Starts the built executables as real processes.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["shm-server", "shm-client"]
+            dependencies: ["shm-server", "shm-client", "shm-test-peer"]
         ),
     ]
 )

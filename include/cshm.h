@@ -99,6 +99,39 @@ enum {
  * when the process dies. */
 int cshm_lock(int fd, int operation);
 
+/*
+ * Byte-range locks that belong to an open file description (F_OFD_SETLK):
+ * released when the description's last descriptor closes, also when the
+ * process dies, and independent of cshm_lock. `exclusive` non-zero takes a
+ * write lock, zero a read lock; a lock held by another open fails with
+ * EAGAIN. cshm_range_unlock releases; cshm_range_test sets `*held_out` to 1
+ * when another open file description holds a lock that would conflict with
+ * an exclusive one.
+ */
+int cshm_range_lock(int fd, uint64_t offset, uint64_t length, int exclusive);
+int cshm_range_unlock(int fd, uint64_t offset, uint64_t length);
+int cshm_range_test(int fd, uint64_t offset, uint64_t length, int *held_out);
+
+/*
+ * Futexes in shared memory (not process-private). cshm_futex_wait sleeps
+ * while `*address == expected`, at most `timeout_ns` nanoseconds (negative:
+ * no limit). It returns 0 when woken, EAGAIN when the value differed at
+ * once, ETIMEDOUT, or EINTR (not retried: the caller re-checks its
+ * condition). cshm_futex_wake wakes up to `count` sleepers and stores how
+ * many it woke in `*woken_out` (may be NULL).
+ */
+int cshm_futex_wait(uint32_t *address, uint32_t expected, int64_t timeout_ns);
+int cshm_futex_wake(uint32_t *address, int count, int *woken_out);
+
+/* A CPU hint for spin-wait loops (PAUSE on x86, YIELD on Arm). */
+static inline void cshm_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* Sets the permission bits of the object, independent of the umask. */
 int cshm_chmod(int fd, uint32_t mode);
 

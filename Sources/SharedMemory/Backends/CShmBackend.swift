@@ -57,6 +57,39 @@ public struct CShmBackend: SharedMemoryBackend {
         try check(cshm_lock(descriptor, operation.rawValue | (wait ? 0 : Int32(CSHM_LOCK_NONBLOCKING))))
     }
 
+    public func rangeLock(_ descriptor: Int32, offset: UInt64, length: UInt64, exclusive: Bool) throws(Errno) {
+        try check(cshm_range_lock(descriptor, offset, length, exclusive ? 1 : 0))
+    }
+
+    public func rangeUnlock(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) {
+        try check(cshm_range_unlock(descriptor, offset, length))
+    }
+
+    public func rangeIsLocked(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) -> Bool {
+        var held: Int32 = 0
+        try check(cshm_range_test(descriptor, offset, length, &held))
+        return held != 0
+    }
+
+    public func futexWait(_ address: UnsafeMutablePointer<UInt32>, expected: UInt32, timeout: Duration?) throws(Errno) {
+        try check(cshm_futex_wait(address, expected, timeout.map(Self.nanoseconds) ?? -1))
+    }
+
+    @discardableResult
+    public func futexWake(_ address: UnsafeMutablePointer<UInt32>, count: Int32) throws(Errno) -> Int32 {
+        var woken: Int32 = 0
+        try check(cshm_futex_wake(address, count, &woken))
+        return woken
+    }
+
+    /// A duration in whole nanoseconds, at least 0.
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0 else { return 0 }
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : whole + attoseconds / 1_000_000_000
+    }
+
     public func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno) {
         try check(cshm_chmod(descriptor, mode))
     }

@@ -85,6 +85,56 @@ public struct PosixBackend: SharedMemoryBackend {
         if retryingInterrupts({ flock(descriptor, how) }) != 0 { throw .current }
     }
 
+    public func rangeLock(_ descriptor: Int32, offset: UInt64, length: UInt64, exclusive: Bool) throws(Errno) {
+        var lock = try Self.rangeLock(type: exclusive ? F_WRLCK : F_RDLCK, offset: offset, length: length)
+        try rangeCommand(descriptor, Self.setOFDLock, &lock)
+    }
+
+    public func rangeUnlock(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) {
+        var lock = try Self.rangeLock(type: F_UNLCK, offset: offset, length: length)
+        try rangeCommand(descriptor, Self.setOFDLock, &lock)
+    }
+
+    public func rangeIsLocked(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) -> Bool {
+        var lock = try Self.rangeLock(type: F_WRLCK, offset: offset, length: length)
+        try rangeCommand(descriptor, Self.getOFDLock, &lock)
+        return lock.l_type != Int16(F_UNLCK)
+    }
+
+    /// `F_OFD_GETLK` and `F_OFD_SETLK` from `<fcntl.h>`, which Glibc's module
+    /// does not export without `_GNU_SOURCE`.
+    private static let getOFDLock: Int32 = 36
+    private static let setOFDLock: Int32 = 37
+
+    private static func rangeLock(type: Int32, offset: UInt64, length: UInt64) throws(Errno) -> flock {
+        guard let start = off_t(exactly: offset), let count = off_t(exactly: length) else { throw .invalidArgument }
+        var lock = flock()
+        lock.l_type = Int16(type)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = start
+        lock.l_len = count
+        return lock
+    }
+
+    private func rangeCommand(_ descriptor: Int32, _ command: Int32, _ lock: inout flock) throws(Errno) {
+        let result = retryingInterrupts { withUnsafeMutablePointer(to: &lock) { fcntl(descriptor, command, $0) } }
+        if result != 0 {
+            let error = Errno.current
+            throw error == .permissionDenied ? .wouldBlock : error
+        }
+    }
+
+    /// Futexes need the `syscall` function, which Swift cannot call (it is
+    /// variadic): this one operation goes through the C shim on both backends.
+    public func futexWait(_ address: UnsafeMutablePointer<UInt32>, expected: UInt32, timeout: Duration?) throws(Errno) {
+        try CShmBackend().futexWait(address, expected: expected, timeout: timeout)
+    }
+
+    @discardableResult
+    public func futexWake(_ address: UnsafeMutablePointer<UInt32>, count: Int32) throws(Errno) -> Int32 {
+        try CShmBackend().futexWake(address, count: count)
+    }
+
     public func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno) {
         if retryingInterrupts({ fchmod(descriptor, mode_t(mode)) }) != 0 { throw .current }
     }

@@ -74,6 +74,21 @@ public protocol SharedMemoryBackend: Sendable {
     func freeSpace(_ descriptor: Int32) throws(Errno) -> UInt64
     /// Takes or releases a lock (`flock`); without `wait`, a taken lock fails with `EWOULDBLOCK`.
     func lock(_ descriptor: Int32, _ operation: LockOperation, wait: Bool) throws(Errno)
+    /// Takes a byte-range lock owned by the open file description (`F_OFD_SETLK`):
+    /// released when it closes, also when the process dies. A lock held
+    /// through another open fails with `EAGAIN`.
+    func rangeLock(_ descriptor: Int32, offset: UInt64, length: UInt64, exclusive: Bool) throws(Errno)
+    /// Releases a byte-range lock.
+    func rangeUnlock(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno)
+    /// Whether another open file description holds a lock on the range (`F_OFD_GETLK`).
+    func rangeIsLocked(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) -> Bool
+    /// Sleeps while the shared word at `address` equals `expected`, for at
+    /// most `timeout` (nil: no limit). Throws `EAGAIN` when it differed at
+    /// once, `ETIMEDOUT`, or `EINTR`; returns when woken.
+    func futexWait(_ address: UnsafeMutablePointer<UInt32>, expected: UInt32, timeout: Duration?) throws(Errno)
+    /// Wakes up to `count` sleepers on the shared word at `address`; returns how many woke.
+    @discardableResult
+    func futexWake(_ address: UnsafeMutablePointer<UInt32>, count: Int32) throws(Errno) -> Int32
     /// Sets the object's permission bits, whatever the umask.
     func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno)
     /// Maps `length` (> 0) bytes from byte `offset`, which need not be page-aligned.

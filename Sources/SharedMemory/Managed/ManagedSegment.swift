@@ -42,6 +42,9 @@ public struct ManagedSegment: ~Copyable {
     /// Creates a managed segment with `payloadSize` bytes after the header, or
     /// opens it if it exists (unless `exclusive`).
     ///
+    /// `initializePayload`, when given, fills the new payload before the
+    /// segment is marked ready; it is not called for an existing segment.
+    ///
     /// - Throws: ``SharedMemoryError`` with operation ``Operation/create``:
     ///   `EINVAL` for a payload size of 0 or less, `EOVERFLOW` when the size
     ///   with the header overflows, `ENOSPC` (saying how much was needed and
@@ -51,7 +54,7 @@ public struct ManagedSegment: ~Copyable {
         _ name: SegmentName, payloadSize: Int, mode: UInt32 = SharedMemorySegment.defaultMode,
         exclusive: Bool = false, lifetime: Lifetime = .posix, kind: UInt32 = 0,
         allowOtherOwner: Bool = false, readyTimeout: Duration = defaultReadyTimeout,
-        backend: Backend = .default
+        backend: Backend = .default, initializePayload: ((UnsafeMutableRawBufferPointer) -> Void)? = nil
     ) throws(SharedMemoryError) -> ManagedSegment {
         func failure(_ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
             SharedMemoryError(operation: .create, errno: errno, systemCall: call, reason: reason, backend: backend)
@@ -117,10 +120,13 @@ public struct ManagedSegment: ~Copyable {
             let header = SegmentHeader(totalSize: UInt64(total), kind: kind, creator: .current,
                                        creatorUID: geteuid(), lifetime: lifetime)
             do {
-                let base = try system.map(opened.descriptor, offset: 0, length: SegmentHeader.size, writable: true)
+                // The payload is set up before "ready", so no peer sees it half done.
+                let mapped = initializePayload == nil ? SegmentHeader.size : total
+                let base = try system.map(opened.descriptor, offset: 0, length: mapped, writable: true)
                 header.write(to: base)
+                initializePayload?(UnsafeMutableRawBufferPointer(start: base + SegmentHeader.size, count: payloadSize))
                 SegmentHeader.markReady(at: base)
-                try? system.unmap(base, length: SegmentHeader.size)
+                try? system.unmap(base, length: mapped)
                 try system.chmod(opened.descriptor, mode: mode)
             } catch {
                 try? system.unlink(name.posixName)

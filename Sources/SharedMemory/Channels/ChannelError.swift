@@ -1,0 +1,64 @@
+/// Why a channel operation failed.
+public enum ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The wait ran out of time.
+    case timedOut
+    /// The process at the other end died without closing the channel.
+    case peerDied(String)
+    /// The sender closed the channel and every message has been received.
+    case closed
+    /// A message is larger than the channel's maximum.
+    case messageTooLarge(size: Int, maximum: Int)
+    /// Another process already holds this role (sender, receiver, or every subscriber slot).
+    case busy(String)
+    /// The segment is not a channel of this layout, or its control data is corrupt.
+    case badChannel(String)
+    /// The task waiting was cancelled.
+    case cancelled
+    /// The segment could not be created, opened or mapped.
+    case segment(SharedMemoryError)
+
+    public var description: String {
+        switch self {
+        case .timedOut: "the wait timed out"
+        case .peerDied(let who): "\(who) died without closing the channel"
+        case .closed: "the channel is closed and drained"
+        case .messageTooLarge(let size, let maximum): "a message of \(size) bytes exceeds the maximum of \(maximum)"
+        case .busy(let what): what
+        case .badChannel(let reason): "not a usable channel: \(reason)"
+        case .cancelled: "the wait was cancelled"
+        case .segment(let error): error.description
+        }
+    }
+}
+
+/// How a side waits for its peer.
+public enum WaitStrategy: Hashable, Sendable {
+    /// Never sleeps: the lowest latency, one core busy while waiting.
+    case spin
+    /// Spins for `spins` rounds of the CPU's pause hint, then sleeps on a futex.
+    case adaptive(spins: Int)
+    /// Sleeps on a futex at once.
+    case sleep
+
+    /// The default: about as fast as spinning while messages flow, asleep when they do not.
+    public static let `default` = WaitStrategy.adaptive(spins: 2000)
+
+    var spinCount: Int {
+        switch self {
+        case .spin: Int.max
+        case .adaptive(let spins): max(0, spins)
+        case .sleep: 0
+        }
+    }
+}
+
+/// Calls `body` with the bytes of `array`, keeping `body`'s typed error.
+func withBytes<R>(of array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(ChannelError) -> R) throws(ChannelError) -> R {
+    try array.withUnsafeBytes { buffer in Result { () throws(ChannelError) in try body(buffer) } }.get()
+}
+
+/// Calls `body` with the UTF-8 bytes of `text`, keeping `body`'s typed error.
+func withBytes<R>(of text: String, _ body: (UnsafeRawBufferPointer) throws(ChannelError) -> R) throws(ChannelError) -> R {
+    var text = text
+    return try text.withUTF8 { buffer in Result { () throws(ChannelError) in try body(UnsafeRawBufferPointer(buffer)) } }.get()
+}

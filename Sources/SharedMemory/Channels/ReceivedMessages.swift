@@ -1,0 +1,37 @@
+import Dispatch
+
+/// A channel's messages as an asynchronous sequence, from
+/// ``ChannelReceiver/messages()``. It ends when the sender closes the channel;
+/// it throws ``ChannelError/peerDied(_:)`` when the sender dies, and
+/// ``ChannelError/cancelled`` when the waiting task is cancelled.
+///
+/// Waiting happens on a thread of its own, outside Swift's cooperative pool.
+public struct ReceivedMessages: AsyncSequence, Sendable {
+    public typealias Element = [UInt8]
+    let reader: RingReader
+
+    public func makeAsyncIterator() -> Iterator { Iterator(reader: reader) }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let reader: RingReader
+
+        public mutating func next() async throws -> [UInt8]? {
+            if let message = try reader.tryReceive({ Array($0) }) { return message }
+            try Task.checkCancellation()
+            let reader = self.reader
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
+                    DispatchQueue.global().async {
+                        do {
+                            continuation.resume(returning: try reader.receive(deadline: nil) { Array($0) })
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
+                    }
+                }
+            } onCancel: {
+                reader.cancelWait()
+            }
+        }
+    }
+}

@@ -1,0 +1,305 @@
+import CShm
+import Glibc
+import Synchronization
+
+/// A ring mapped into this process: the shared words, the data area, and the
+/// waiting protocol that writers and readers share.
+final class RingCore: @unchecked Sendable {
+    let segment: ManagedSegment
+    let view: MappedView
+    let base: UnsafeMutableRawPointer
+    let data: UnsafeMutableRawPointer
+    let capacity: Int
+    let mask: UInt64
+    let maxMessageSize: Int
+    let slotCount: Int
+    let policy: SlowSubscriberPolicy
+    let flavour: Flavour
+    let system: any SharedMemoryBackend
+    let descriptor: Int32
+
+    enum Flavour: UInt32 {
+        case channel = 0
+        case publishSubscribe = 1
+    }
+
+    var name: SegmentName { segment.name }
+
+    init(segment: consuming ManagedSegment, expected flavour: Flavour) throws(ChannelError) {
+        let view: MappedView
+        do { view = try segment.map(access: .readWrite) } catch { throw .segment(error) }
+        let base = view.unsafeBaseAddress
+        func load32(_ offset: Int) -> UInt32 { UInt32(littleEndian: base.load(fromByteOffset: offset, as: UInt32.self)) }
+        let name = segment.name.posixName
+        guard segment.header.kind == RingLayout.segmentKind else {
+            throw .badChannel("\(name) is a managed segment of kind \(segment.header.kind), not a channel")
+        }
+        guard load32(RingLayout.Offset.magic) == RingLayout.magic else {
+            throw .badChannel("\(name) has no ring magic")
+        }
+        guard load32(RingLayout.Offset.version) == RingLayout.version else {
+            throw .badChannel("\(name) has ring layout version \(load32(RingLayout.Offset.version)); this library reads \(RingLayout.version)")
+        }
+        let capacity = Int(UInt64(littleEndian: base.load(fromByteOffset: RingLayout.Offset.capacity, as: UInt64.self)) & 0xFFFF_FFFF_FFFF)
+        let slots = Int(load32(RingLayout.Offset.slots))
+        let configuration = RingConfiguration(exactCapacity: capacity, maxMessageSize: Int(load32(RingLayout.Offset.maxMessage)))
+        try configuration.validate()
+        guard (1...RingLayout.maxSlots).contains(slots),
+              RingLayout.payloadSize(capacity: capacity, slots: slots) == view.count else {
+            throw .badChannel("\(name) has \(slots) reader slots and \(capacity) bytes of data, which do not fill its \(view.count) bytes")
+        }
+        guard let policy = SlowSubscriberPolicy(rawValue: load32(RingLayout.Offset.policy)),
+              let actual = Flavour(rawValue: load32(RingLayout.Offset.flavour)) else {
+            throw .badChannel("\(name) has an unknown policy or flavour")
+        }
+        guard actual == flavour else {
+            throw .badChannel("\(name) is a \(actual == .channel ? "channel" : "publish/subscribe ring"), not a \(flavour == .channel ? "channel" : "publish/subscribe ring")")
+        }
+        self.capacity = capacity
+        self.mask = UInt64(capacity - 1)
+        self.maxMessageSize = configuration.maxMessageSize
+        self.slotCount = slots
+        self.policy = policy
+        self.flavour = actual
+        self.base = base
+        self.data = base + RingLayout.dataOffset(slots: slots)
+        self.system = segment.segment.backend.implementation
+        self.descriptor = segment.segment.handle.descriptor
+        self.view = view
+        self.segment = segment
+    }
+
+    /// Opens the ring `name`, creating it with `configuration` when it does not exist.
+    static func open(
+        _ name: SegmentName, flavour: Flavour, configuration: RingConfiguration?, slots: Int,
+        policy: SlowSubscriberPolicy, mode: UInt32, backend: Backend
+    ) throws(ChannelError) -> RingCore {
+        try configuration?.validate()
+        let segment: ManagedSegment
+        do {
+            if let configuration {
+                segment = try ManagedSegment.create(
+                    name, payloadSize: RingLayout.payloadSize(capacity: configuration.capacity, slots: slots),
+                    mode: mode, kind: RingLayout.segmentKind, backend: backend
+                ) { payload in
+                    RingLayout.initialize(payload, configuration: configuration, slots: slots, policy: policy, flavour: flavour)
+                }
+            } else {
+                segment = try ManagedSegment.open(name, access: .readWrite, backend: backend)
+            }
+        } catch {
+            throw .segment(error)
+        }
+        return try RingCore(segment: segment, expected: flavour)
+    }
+
+    // MARK: Shared words
+
+    @inline(__always) func word64(_ offset: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        (base + offset).assumingMemoryBound(to: Atomic<UInt64>.self)
+    }
+
+    @inline(__always) func word32(_ offset: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
+        (base + offset).assumingMemoryBound(to: Atomic<UInt32>.self)
+    }
+
+    var writePosition: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Offset.writePosition) }
+    var reservePosition: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Offset.reservePosition) }
+    var published: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Offset.published) }
+    var oldestPosition: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Offset.oldestPosition) }
+    var oldestSequence: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Offset.oldestSequence) }
+    var writerState: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.writerState) }
+    var slotLock: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.slotLock) }
+    var dataEvent: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.dataEvent) }
+    var dataSleepers: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.dataSleepers) }
+    var spaceEvent: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.spaceEvent) }
+    var spaceSleepers: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.spaceSleepers) }
+
+    func slotWord64(_ slot: Int, _ offset: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        word64(RingLayout.Offset.slots0 + 64 * slot + offset)
+    }
+
+    func slotState(_ slot: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
+        word32(RingLayout.Offset.slots0 + 64 * slot + RingLayout.SlotOffset.state)
+    }
+
+    // MARK: Roles
+
+    /// The lock byte of the writer (0) or of reader slot `slot` (1 + slot).
+    static func lockByte(slot: Int?) -> UInt64 { slot.map { UInt64(1 + $0) } ?? 0 }
+
+    /// Takes the role's lock; `false` when another process holds it.
+    func claimRole(slot: Int?) throws(ChannelError) -> Bool {
+        do {
+            try system.rangeLock(descriptor, offset: Self.lockByte(slot: slot), length: 1, exclusive: true)
+            return true
+        } catch .wouldBlock {
+            return false
+        } catch {
+            throw .segment(SharedMemoryError(operation: .open, errno: error, systemCall: "fcntl(F_OFD_SETLK)",
+                                             backend: segment.segment.backend))
+        }
+    }
+
+    func releaseRole(slot: Int?) {
+        try? system.rangeUnlock(descriptor, offset: Self.lockByte(slot: slot), length: 1)
+    }
+
+    /// Whether some process holds the role's lock.
+    func roleIsHeld(slot: Int?) -> Bool {
+        (try? system.rangeIsLocked(descriptor, offset: Self.lockByte(slot: slot), length: 1)) ?? true
+    }
+
+    /// Runs `body` holding the slot lock, which orders joins against the
+    /// writer's scans of the slots. A holder that died is detected and replaced.
+    func withSlotLock<R>(_ body: () -> R) -> R {
+        let me = UInt32(bitPattern: getpid())
+        var attempts = 0
+        while true {
+            let (exchanged, holder) = slotLock.pointee.compareExchange(expected: 0, desired: me, ordering: .acquiring)
+            if exchanged { break }
+            attempts += 1
+            if attempts & 1023 == 0 {
+                if kill(pid_t(bitPattern: holder), 0) != 0 && errno == ESRCH {
+                    _ = slotLock.pointee.compareExchange(expected: holder, desired: 0, ordering: .relaxed)
+                } else {
+                    sched_yield()
+                }
+            } else {
+                cshm_spin_pause()
+            }
+        }
+        defer { slotLock.pointee.store(0, ordering: .releasing) }
+        return body()
+    }
+
+    // MARK: Waiting
+
+    /// Wakes every sleeper on `event`, if one is announced in `sleepers`.
+    /// The caller has just published with a sequentially consistent store.
+    @inline(__always)
+    func wake(_ event: UnsafeMutablePointer<Atomic<UInt32>>, _ sleepers: UnsafeMutablePointer<Atomic<UInt32>>) {
+        if sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
+            wakeNow(event)
+        }
+    }
+
+    func wakeNow(_ event: UnsafeMutablePointer<Atomic<UInt32>>) {
+        event.pointee.wrappingAdd(1, ordering: .releasing)
+        _ = try? system.futexWake(UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self), count: Int32.max)
+    }
+
+    /// How often a waiting side checks its peer and its deadline.
+    static let checkInterval: Duration = .milliseconds(50)
+
+    /// Waits until `ready()` holds, as `strategy` says: spinning, then (unless
+    /// `.spin`) sleeping on `event`. Throws `.timedOut` at `deadline`, what
+    /// `check` throws (a dead peer), or `.cancelled` when `cancelled()` holds.
+    func wait(
+        until ready: () -> Bool,
+        event: UnsafeMutablePointer<Atomic<UInt32>>, sleepers: UnsafeMutablePointer<Atomic<UInt32>>,
+        strategy: WaitStrategy, deadline: ContinuousClock.Instant?,
+        check: () throws(ChannelError) -> Void, cancelled: () -> Bool = { false }
+    ) throws(ChannelError) {
+        let spinLimit = strategy.spinCount
+        var spins = 0
+        var nextCheck: ContinuousClock.Instant?
+        while spins < spinLimit {
+            if ready() { return }
+            cshm_spin_pause()
+            spins &+= 1
+            if spins & 1023 == 0 {
+                let now = ContinuousClock.now
+                if let deadline, now >= deadline { throw .timedOut }
+                guard let due = nextCheck else {
+                    nextCheck = now + Self.checkInterval
+                    continue
+                }
+                if now >= due {
+                    try check()
+                    if cancelled() { throw .cancelled }
+                    nextCheck = now + Self.checkInterval
+                }
+            }
+        }
+        let futexWord = UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self)
+        while true {
+            let seen = event.pointee.load(ordering: .acquiring)
+            sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            if ready() {
+                sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                return
+            }
+            var slice = Self.checkInterval
+            if let deadline {
+                let left = deadline - .now
+                if left <= .zero {
+                    sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                    throw .timedOut
+                }
+                slice = min(slice, left)
+            }
+            try? system.futexWait(futexWord, expected: seen, timeout: slice)
+            sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+            if ready() { return }
+            if let deadline, ContinuousClock.now >= deadline { throw .timedOut }
+            try check()
+            if cancelled() { throw .cancelled }
+        }
+    }
+
+    // MARK: Records
+
+    @inline(__always) func recordLength(at offset: Int) -> Int {
+        Int(UInt32(littleEndian: data.load(fromByteOffset: offset, as: UInt32.self)))
+    }
+
+    @inline(__always) func recordFlags(at offset: Int) -> UInt32 {
+        UInt32(littleEndian: data.load(fromByteOffset: offset + 4, as: UInt32.self))
+    }
+
+    @inline(__always) func recordSequence(at offset: Int) -> UInt64 {
+        UInt64(littleEndian: data.load(fromByteOffset: offset + 8, as: UInt64.self))
+    }
+
+    @inline(__always) func writeRecordHeader(at offset: Int, length: Int, flags: UInt32, sequence: UInt64) {
+        data.storeBytes(of: UInt32(truncatingIfNeeded: length).littleEndian, toByteOffset: offset, as: UInt32.self)
+        data.storeBytes(of: flags.littleEndian, toByteOffset: offset + 4, as: UInt32.self)
+        data.storeBytes(of: sequence.littleEndian, toByteOffset: offset + 8, as: UInt64.self)
+    }
+}
+
+extension RingLayout {
+    /// The most reader slots a ring may have.
+    static let maxSlots = 64
+
+    /// Writes a new ring's configuration into its zeroed payload.
+    static func initialize(
+        _ payload: UnsafeMutableRawBufferPointer, configuration: RingConfiguration, slots: Int,
+        policy: SlowSubscriberPolicy, flavour: RingCore.Flavour
+    ) {
+        let base = payload.baseAddress!
+        base.storeBytes(of: magic.littleEndian, toByteOffset: Offset.magic, as: UInt32.self)
+        base.storeBytes(of: version.littleEndian, toByteOffset: Offset.version, as: UInt32.self)
+        base.storeBytes(of: UInt64(configuration.capacity).littleEndian, toByteOffset: Offset.capacity, as: UInt64.self)
+        base.storeBytes(of: UInt32(configuration.maxMessageSize).littleEndian, toByteOffset: Offset.maxMessage, as: UInt32.self)
+        base.storeBytes(of: UInt32(slots).littleEndian, toByteOffset: Offset.slots, as: UInt32.self)
+        base.storeBytes(of: policy.rawValue.littleEndian, toByteOffset: Offset.policy, as: UInt32.self)
+        base.storeBytes(of: flavour.rawValue.littleEndian, toByteOffset: Offset.flavour, as: UInt32.self)
+        if flavour == .channel {
+            // A channel's one reader cursor exists from the start, so that
+            // nothing sent before the receiver attaches is lost.
+            base.storeBytes(of: SlotState.active.rawValue.littleEndian,
+                            toByteOffset: Offset.slots0 + SlotOffset.state, as: UInt32.self)
+        }
+    }
+}
+
+extension RingConfiguration {
+    /// A configuration as read from a ring, without rounding.
+    init(exactCapacity: Int, maxMessageSize: Int) {
+        self.init(capacity: 4096)
+        self.capacity = exactCapacity
+        self.maxMessageSize = maxMessageSize
+    }
+}

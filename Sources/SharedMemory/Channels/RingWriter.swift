@@ -1,0 +1,205 @@
+import Synchronization
+
+/// The writing side of a ring: reserves space, fills records, publishes them.
+/// One per ring at a time (it holds the writer's lock); not for concurrent use.
+final class RingWriter: @unchecked Sendable {
+    let core: RingCore
+    let strategy: WaitStrategy
+    /// The write position as this writer knows it, padding included.
+    private var position: UInt64
+    private var sequence: UInt64
+    /// The slowest reader's position when last looked up (lossless policy).
+    private var cachedMinRead: UInt64
+    private var oldest: UInt64
+    private var oldestSeq: UInt64
+    private var isClosed = false
+
+    init(core: RingCore, strategy: WaitStrategy) throws(ChannelError) {
+        guard try core.claimRole(slot: nil) else {
+            throw .busy("another process is already writing to \(core.name.posixName)")
+        }
+        self.core = core
+        self.strategy = strategy
+        position = core.writePosition.pointee.load(ordering: .acquiring)
+        sequence = core.published.pointee.load(ordering: .acquiring)
+        oldest = core.oldestPosition.pointee.load(ordering: .acquiring)
+        oldestSeq = core.oldestSequence.pointee.load(ordering: .acquiring)
+        cachedMinRead = position
+        core.writerState.pointee.store(RingLayout.WriterState.attached.rawValue, ordering: .releasing)
+        cachedMinRead = minimumReadPosition()
+    }
+
+    deinit { close() }
+
+    /// Marks the ring closed: readers drain what is left, then see the end.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        core.writerState.pointee.store(RingLayout.WriterState.closed.rawValue, ordering: .sequentiallyConsistent)
+        core.wakeNow(core.dataEvent)
+        core.releaseRole(slot: nil)
+    }
+
+    /// Messages published so far.
+    var publishedCount: UInt64 { sequence }
+
+    // MARK: Space
+
+    /// The slowest active reader's position; the write position when there is none.
+    private func minimumReadPosition() -> UInt64 {
+        if core.flavour == .channel {
+            return core.slotWord64(0, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .acquiring)
+        }
+        return core.withSlotLock {
+            var minimum = position
+            for slot in 0..<core.slotCount where core.slotState(slot).pointee.load(ordering: .acquiring) != RingLayout.SlotState.free.rawValue {
+                let read = core.slotWord64(slot, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .acquiring)
+                if read &- minimum > UInt64(Int64.max) { minimum = read } // read is behind minimum
+            }
+            return minimum
+        }
+    }
+
+    /// Frees the slots of subscribers that died (publish/subscribe), or
+    /// reports the channel's receiver that died.
+    private func checkReaders() throws(ChannelError) {
+        if core.flavour == .channel {
+            let state = core.slotState(0).pointee.load(ordering: .acquiring)
+            if state == RingLayout.SlotState.attached.rawValue && !core.roleIsHeld(slot: 0) {
+                throw .peerDied("the receiver of \(core.name.posixName)")
+            }
+            return
+        }
+        for slot in 0..<core.slotCount {
+            let state = core.slotState(slot)
+            guard state.pointee.load(ordering: .acquiring) != RingLayout.SlotState.free.rawValue,
+                  !core.roleIsHeld(slot: slot) else { continue }
+            core.withSlotLock {
+                // Claim the dead slot's lock briefly so that a joiner cannot race us.
+                if (try? core.claimRole(slot: slot)) == true {
+                    state.pointee.store(RingLayout.SlotState.free.rawValue, ordering: .releasing)
+                    core.releaseRole(slot: slot)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func hasSpace(_ total: Int) -> Bool {
+        core.capacity - Int(truncatingIfNeeded: position &- cachedMinRead) >= total
+    }
+
+    // MARK: Writing
+
+    /// Reserves a record for up to `length` payload bytes and returns the
+    /// payload's offset in the data area. Nothing is visible to readers until ``commit(at:length:)``.
+    /// Without `waits`, a full ring throws `.timedOut` at once.
+    func reserve(
+        length: Int, deadline: ContinuousClock.Instant?, waits: Bool = true, cancelled: () -> Bool = { false }
+    ) throws(ChannelError) -> Int {
+        guard !isClosed else { throw .closed }
+        guard length >= 0, length <= core.maxMessageSize else {
+            throw .messageTooLarge(size: length, maximum: core.maxMessageSize)
+        }
+        let need = RingLayout.recordSize(length)
+        let offset = Int(truncatingIfNeeded: position & core.mask)
+        let contiguous = core.capacity - offset
+        let total = need <= contiguous ? need : contiguous + need
+        if core.policy == .lossless {
+            if !hasSpace(total) {
+                cachedMinRead = minimumReadPosition()
+                if !hasSpace(total) {
+                    guard waits else { throw .timedOut }
+                    try core.wait(
+                        until: { [self] in
+                            cachedMinRead = minimumReadPosition()
+                            return hasSpace(total)
+                        },
+                        event: core.spaceEvent, sleepers: core.spaceSleepers, strategy: strategy, deadline: deadline,
+                        check: checkReaders, cancelled: cancelled)
+                }
+            }
+        } else {
+            announceOverwrite(upTo: position &+ UInt64(total))
+        }
+        if need > contiguous {
+            core.writeRecordHeader(at: offset, length: 0, flags: RingLayout.paddingFlag, sequence: sequence)
+            position &+= UInt64(contiguous)
+        }
+        return Int(truncatingIfNeeded: position & core.mask) + RingLayout.recordHeaderSize
+    }
+
+    /// Overwrite policy: says which bytes are about to change, and moves the
+    /// oldest intact record past them, before any of them is written.
+    private func announceOverwrite(upTo end: UInt64) {
+        core.reservePosition.pointee.store(end, ordering: .sequentiallyConsistent)
+        guard end > UInt64(core.capacity) else { return }
+        let firstKept = end - UInt64(core.capacity)
+        var moved = false
+        while oldest < firstKept && oldest < position {
+            let offset = Int(truncatingIfNeeded: oldest & core.mask)
+            if core.recordFlags(at: offset) & RingLayout.paddingFlag != 0 {
+                oldest &+= UInt64(core.capacity - offset)
+            } else {
+                oldest &+= UInt64(RingLayout.recordSize(core.recordLength(at: offset)))
+                oldestSeq &+= 1
+            }
+            moved = true
+        }
+        if oldest < firstKept {
+            // Everything written so far is overwritten: the next record is the oldest.
+            oldest = position
+            oldestSeq = sequence
+            moved = true
+        }
+        if moved {
+            core.oldestSequence.pointee.store(oldestSeq, ordering: .relaxed)
+            core.oldestPosition.pointee.store(oldest, ordering: .releasing)
+        }
+    }
+
+    /// Publishes the record reserved at `payloadOffset` with `length` bytes
+    /// (at most what was reserved), and wakes readers that sleep.
+    func commit(at payloadOffset: Int, length: Int) {
+        let offset = payloadOffset - RingLayout.recordHeaderSize
+        core.writeRecordHeader(at: offset, length: length, flags: 0, sequence: sequence)
+        position &+= UInt64(RingLayout.recordSize(length))
+        sequence &+= 1
+        core.published.pointee.store(sequence, ordering: .relaxed)
+        core.writePosition.pointee.store(position, ordering: .sequentiallyConsistent)
+        core.wake(core.dataEvent, core.dataSleepers)
+    }
+
+    /// Copies `bytes` into a new record and publishes it.
+    func write(_ bytes: UnsafeRawBufferPointer, deadline: ContinuousClock.Instant?, waits: Bool = true) throws(ChannelError) {
+        let payload = try reserve(length: bytes.count, deadline: deadline, waits: waits)
+        if let source = bytes.baseAddress, bytes.count > 0 {
+            (core.data + payload).copyMemory(from: source, byteCount: bytes.count)
+        }
+        commit(at: payload, length: bytes.count)
+    }
+
+    /// Tries to write without waiting; `false` when the ring is full.
+    func tryWrite(_ bytes: UnsafeRawBufferPointer) throws(ChannelError) -> Bool {
+        do {
+            try write(bytes, deadline: nil, waits: false)
+            return true
+        } catch .timedOut {
+            return false
+        }
+    }
+}
+
+extension RingWriter {
+    /// Zero-copy write: reserves `capacity` bytes, lets `fill` write them in
+    /// place, and publishes as many as it returns (clamped to 0...capacity).
+    func loan(
+        capacity: Int, deadline: ContinuousClock.Instant?, _ fill: (UnsafeMutableRawBufferPointer) -> Int
+    ) throws(ChannelError) -> Int {
+        let payload = try reserve(length: capacity, deadline: deadline)
+        let written = fill(UnsafeMutableRawBufferPointer(start: core.data + payload, count: capacity))
+        let count = min(max(written, 0), capacity)
+        commit(at: payload, length: count)
+        return count
+    }
+}
