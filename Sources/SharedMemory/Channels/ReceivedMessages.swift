@@ -16,7 +16,11 @@ public struct ReceivedMessages: AsyncSequence, Sendable {
         let reader: RingReader
 
         public mutating func next() async throws -> [UInt8]? {
-            if let message = try reader.tryReceive({ Array($0) }) { return message }
+            do {
+                if let message = try reader.tryReceive({ Array($0) }) { return message }
+            } catch .closed {
+                return nil
+            }
             try Task.checkCancellation()
             let reader = self.reader
             return try await withTaskCancellationHandler {

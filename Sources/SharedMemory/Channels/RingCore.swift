@@ -80,7 +80,7 @@ final class RingCore: @unchecked Sendable {
             if let configuration {
                 segment = try ManagedSegment.create(
                     name, payloadSize: RingLayout.payloadSize(capacity: configuration.capacity, slots: slots),
-                    mode: mode, kind: RingLayout.segmentKind, backend: backend
+                    mode: mode, lifetime: configuration.lifetime, kind: RingLayout.segmentKind, backend: backend
                 ) { payload in
                     RingLayout.initialize(payload, configuration: configuration, slots: slots, policy: policy, flavour: flavour)
                 }

@@ -110,6 +110,9 @@ public struct RingConfiguration: Hashable, Sendable {
     public var capacity: Int
     /// The largest message in bytes; at most half the capacity, less the record header.
     public var maxMessageSize: Int
+    /// How long the ring's name lives: ``Lifetime/posix`` (until removed) or
+    /// ``Lifetime/lastClose`` (until the last process using it closes it).
+    public var lifetime: Lifetime = .posix
 
     /// - Parameters:
     ///   - capacity: bytes of message data the ring holds; rounded up to a power of two, at least 4 KiB.
