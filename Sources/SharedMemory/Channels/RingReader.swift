@@ -44,7 +44,8 @@ final class RingReader: @unchecked Sendable {
     /// A new subscriber: a free slot, reading from the next message published.
     static func subscriber(core: RingCore, strategy: WaitStrategy) throws(ChannelError) -> RingReader {
         let slot: Int? = core.withSlotLock {
-            for slot in 0..<core.slotCount where core.slotState(slot).pointee.load(ordering: .acquiring) == RingLayout.SlotState.free.rawValue {
+            // A slot whose lock nobody holds is free, or was left by a subscriber that died.
+            for slot in 0..<core.slotCount {
                 guard (try? core.claimRole(slot: slot)) == true else { continue }
                 let start = core.writePosition.pointee.load(ordering: .acquiring)
                 let sequence = core.published.pointee.load(ordering: .acquiring)
@@ -99,9 +100,11 @@ final class RingReader: @unchecked Sendable {
     /// The next record, or `nil` when none is published yet.
     func next() throws(ChannelError) -> RingRecord? {
         while true {
-            if position == cachedWrite {
+            // Reload when this reader caught up with what it knew (or was
+            // moved past it by a resynchronisation).
+            if cachedWrite &- position == 0 || cachedWrite &- position > UInt64(Int64.max) {
                 cachedWrite = core.writePosition.pointee.load(ordering: .acquiring)
-                if position == cachedWrite { return nil }
+                if cachedWrite &- position == 0 || cachedWrite &- position > UInt64(Int64.max) { return nil }
             }
             let offset = Int(truncatingIfNeeded: position & core.mask)
             let flags = core.recordFlags(at: offset)
