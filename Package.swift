@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "CShm", type: .static, targets: ["CShm"]),
         .executable(name: "shm-server", targets: ["shm-server"]),
         .executable(name: "shm-client", targets: ["shm-client"]),
+        .executable(name: "shm-bench", targets: ["shm-bench"]),
     ],
     dependencies: [
         // Command-line parsing for the executables.
@@ -37,6 +38,10 @@ let package = Package(
         ),
         .executableTarget(name: "shm-server", dependencies: ["SampleSupport"]),
         .executableTarget(name: "shm-client", dependencies: ["SampleSupport"]),
+        .executableTarget(
+            name: "shm-bench",
+            dependencies: ["SharedMemory", "CShmBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // A separate process for the channel tests: sends and checks message streams.
         .executableTarget(
             name: "shm-test-peer",
