@@ -25,9 +25,11 @@ final class RingCore: @unchecked Sendable {
 
     var name: SegmentName { segment.name }
 
-    init(segment: consuming ManagedSegment, expected flavour: Flavour) throws(ChannelError) {
+    /// Checks and maps a ring. `flavour` is the kind of ring the caller
+    /// expects (`nil`: either); `access` is `.readOnly` for inspection.
+    init(segment: consuming ManagedSegment, expected flavour: Flavour?, access: Access = .readWrite) throws(ChannelError) {
         let view: MappedView
-        do { view = try segment.map(access: .readWrite) } catch { throw .segment(error) }
+        do { view = try segment.map(access: access) } catch { throw .segment(error) }
         let base = view.unsafeBaseAddress
         func load32(_ offset: Int) -> UInt32 { UInt32(littleEndian: base.load(fromByteOffset: offset, as: UInt32.self)) }
         let name = segment.name.posixName
@@ -52,7 +54,7 @@ final class RingCore: @unchecked Sendable {
               let actual = Flavour(rawValue: load32(RingLayout.Offset.flavour)) else {
             throw .badChannel("\(name) has an unknown policy or flavour")
         }
-        guard actual == flavour else {
+        if let flavour, actual != flavour {
             throw .badChannel("\(name) is a \(actual == .channel ? "channel" : "publish/subscribe ring"), not a \(flavour == .channel ? "channel" : "publish/subscribe ring")")
         }
         self.capacity = capacity

@@ -1,0 +1,99 @@
+import Synchronization
+
+/// A snapshot of a channel or publish/subscribe ring, read without
+/// attaching to it: what `shm inspect` and `shm watch` show.
+public struct ChannelStatus: Hashable, Sendable {
+    /// Whether the ring is a channel (one receiver) or publish/subscribe.
+    public enum Kind: String, Hashable, Sendable {
+        case channel
+        case publishSubscribe = "publish-subscribe"
+    }
+
+    /// The writer's state.
+    public enum WriterState: String, Hashable, Sendable {
+        /// No writer has attached yet.
+        case none
+        /// A writer is attached and alive.
+        case attached
+        /// The writer closed the ring.
+        case closed
+        /// The writer attached and died without closing.
+        case dead
+    }
+
+    /// One reader slot.
+    public struct Reader: Hashable, Sendable {
+        /// The slot's index.
+        public var slot: Int
+        /// Whether a live process is attached to the slot.
+        public var attached: Bool
+        /// Messages received through the slot.
+        public var received: UInt64
+        /// Messages missed (overwrite policy).
+        public var missed: UInt64
+        /// Bytes published that this reader has not read yet.
+        public var bytesBehind: UInt64
+        /// Messages published that this reader has not read yet.
+        public var messagesBehind: UInt64
+    }
+
+    public var kind: Kind
+    public var policy: SlowSubscriberPolicy
+    /// The data area's size in bytes.
+    public var capacity: Int
+    /// The largest message in bytes.
+    public var maxMessageSize: Int
+    /// The number of reader slots.
+    public var slots: Int
+    public var writer: WriterState
+    /// Messages published so far.
+    public var published: UInt64
+    /// Bytes published so far, record headers and padding included.
+    public var bytesPublished: UInt64
+    /// Readers with a cursor: a channel's receiver cursor, or the subscribers attached.
+    public var readers: [Reader]
+    /// Bytes in the ring not yet read by the slowest reader.
+    public var fill: UInt64 { min(UInt64(capacity), readers.map(\.bytesBehind).max() ?? 0) }
+
+    /// Reads the status of the ring `name`.
+    public static func read(_ name: SegmentName, backend: Backend = .default) throws(ChannelError) -> ChannelStatus {
+        let segment: ManagedSegment
+        do {
+            segment = try ManagedSegment.open(name, access: .readOnly, readyTimeout: .seconds(1), backend: backend)
+        } catch {
+            throw .segment(error)
+        }
+        return RingCore.status(try RingCore(segment: segment, expected: nil, access: .readOnly))
+    }
+}
+
+extension RingCore {
+    static func status(_ core: RingCore) -> ChannelStatus {
+        let write = core.writePosition.pointee.load(ordering: .acquiring)
+        let published = core.published.pointee.load(ordering: .acquiring)
+        let writer: ChannelStatus.WriterState = switch core.writerState.pointee.load(ordering: .acquiring) {
+        case RingLayout.WriterState.attached.rawValue: core.roleIsHeld(slot: nil) ? .attached : .dead
+        case RingLayout.WriterState.closed.rawValue: .closed
+        default: .none
+        }
+        var readers: [ChannelStatus.Reader] = []
+        for slot in 0..<core.slotCount {
+            let state = core.slotState(slot).pointee.load(ordering: .acquiring)
+            guard state != RingLayout.SlotState.free.rawValue else { continue }
+            let read = core.slotWord64(slot, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .acquiring)
+            let next = core.slotWord64(slot, RingLayout.SlotOffset.nextSequence).pointee.load(ordering: .relaxed)
+            let attached = state == RingLayout.SlotState.attached.rawValue && core.roleIsHeld(slot: slot)
+            if core.flavour == .publishSubscribe && !attached { continue }
+            readers.append(ChannelStatus.Reader(
+                slot: slot, attached: attached,
+                received: core.slotWord64(slot, RingLayout.SlotOffset.received).pointee.load(ordering: .relaxed),
+                missed: core.slotWord64(slot, RingLayout.SlotOffset.missed).pointee.load(ordering: .relaxed),
+                bytesBehind: write >= read ? write - read : 0,
+                messagesBehind: published >= next ? published - next : 0))
+        }
+        return ChannelStatus(
+            kind: core.flavour == .channel ? .channel : .publishSubscribe, policy: core.policy,
+            capacity: core.capacity, maxMessageSize: core.maxMessageSize, slots: core.slotCount,
+            writer: writer, published: published, bytesPublished: write, readers: readers)
+    }
+}
