@@ -68,7 +68,7 @@ struct SwiftChannelBenchmark {
                 _ = try pong.receive { bytes in bytes.count } // read in place
             } else {
                 try ping.send(UnsafeRawBufferPointer(message))
-                _ = try pong.receive { bytes in reply.copyMemory(from: bytes) }
+                _ = try pong.receive(into: reply)
             }
             let end = monotonicNanoseconds()
             if index >= warmup { samples[index - warmup] = end - start }
@@ -99,10 +99,7 @@ struct SwiftChannelBenchmark {
             if mode == .loan {
                 length = try receiver.receive { bytes in Int(bytes[0]) &+ Int(bytes[bytes.count - 1]) &+ bytes.count }
             } else {
-                length = try receiver.receive { bytes in
-                    copy.copyMemory(from: bytes)
-                    return bytes.count
-                }
+                length = try receiver.receive(into: copy)
             }
             guard let length else { throw BenchmarkError("the stream ended early") }
             checksum &+= length
@@ -123,19 +120,23 @@ enum ChildRole {
     static func echo(ping: String, pong: String, size: Int, mode: ChannelMode) throws {
         let receiver = try ChannelReceiver.open(SegmentName(ping), creating: nil, wait: mode.strategy)
         let sender = try ChannelSender.open(SegmentName(pong), creating: nil, wait: mode.strategy)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 64), alignment: 64)
+        defer { buffer.deallocate() }
         while true {
-            let echoed: Bool? = try receiver.receive { bytes in
-                if mode == .loan {
-                    _ = try? sender.send(loaning: bytes.count) { buffer in
-                        buffer.copyMemory(from: bytes)
+            if mode == .loan {
+                // In place on both sides: read the ping where it lies, write the pong where it will lie.
+                let echoed: Bool? = try receiver.receive { bytes in
+                    _ = try? sender.send(loaning: bytes.count) { target in
+                        target.copyMemory(from: bytes)
                         return bytes.count
                     }
-                } else {
-                    _ = try? sender.send(bytes)
+                    return true
                 }
-                return true
+                if echoed == nil { return }
+            } else {
+                guard let length = try receiver.receive(into: buffer) else { return }
+                try sender.send(UnsafeRawBufferPointer(rebasing: buffer[..<length]))
             }
-            if echoed == nil { return }
         }
     }
 

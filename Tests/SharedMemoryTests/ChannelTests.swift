@@ -46,6 +46,36 @@ struct ChannelTests {
         }
     }
 
+    @Test("Two threads stream through a small channel: ordered, intact, with every wait strategy",
+          arguments: [WaitStrategy.spin, .default, .sleep])
+    func twoThreads(strategy: WaitStrategy) throws {
+        try withUniqueName("threads") { name in
+            let segmentName = try SegmentName(name)
+            let count = 20_000
+            let receiver = try ChannelReceiver.open(segmentName, creating: Self.small, wait: strategy)
+            let producer = Thread {
+                do {
+                    let sender = try ChannelSender.open(segmentName, creating: nil, wait: strategy)
+                    for value in 0..<count {
+                        let size = 1 + value % 300
+                        try sender.send((0..<size).map { UInt8(truncatingIfNeeded: value &+ $0) })
+                    }
+                } catch {
+                    Issue.record("sender: \(error)")
+                }
+            }
+            producer.start()
+            var received = 0
+            while let message = try receiver.receive(timeout: .seconds(30)) {
+                let size = 1 + received % 300
+                #expect(message.count == size && message.first == UInt8(truncatingIfNeeded: received)
+                        && message.last == UInt8(truncatingIfNeeded: received &+ size - 1), "message \(received)")
+                received += 1
+            }
+            #expect(received == count)
+        }
+    }
+
     @Test("Full and empty: try variants, timeouts, back-pressure, messages too large")
     func fullAndEmpty() throws {
         try withUniqueName("full") { name in

@@ -112,6 +112,14 @@ public struct ChannelReceiver: ~Copyable, Sendable {
         try reader.receive(deadline: timeout.map { .now + $0 }, body)
     }
 
+    /// Receives the next message into `buffer`, waiting up to `timeout`.
+    /// - Returns: the message's length, or `nil` when the sender closed the channel and all is received.
+    /// - Throws: ``ChannelError/messageTooLarge(size:maximum:)`` when `buffer` is too small
+    ///   (the message stays in the channel), and the errors of ``receive(timeout:)``.
+    public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil) throws(ChannelError) -> Int? {
+        try reader.receive(into: buffer, deadline: timeout.map { .now + $0 })
+    }
+
     /// Receives a message if one is there now; `nil` when none is.
     /// - Throws: ``ChannelError/closed`` when the sender closed the channel and all is received.
     public func tryReceive() throws(ChannelError) -> [UInt8]? {

@@ -15,10 +15,10 @@ final class RingReader: @unchecked Sendable {
     let core: RingCore
     let slot: Int
     let strategy: WaitStrategy
-    private var position: UInt64
-    private var cachedWrite: UInt64
-    private var nextSequence: UInt64
-    private var detached = false
+    @exclusivity(unchecked) private var position: UInt64
+    @exclusivity(unchecked) private var cachedWrite: UInt64
+    @exclusivity(unchecked) private var nextSequence: UInt64
+    @exclusivity(unchecked) private var detached = false
     /// Set to end a wait from another thread (task cancellation).
     let cancellation = Atomic<Bool>(false)
 
@@ -143,10 +143,13 @@ final class RingReader: @unchecked Sendable {
         position &+= UInt64(RingLayout.recordSize(record.length))
         nextSequence = record.sequence &+ 1
         let slotBase = RingLayout.Offset.slots0 + 64 * slot
+        // This reader alone writes its slot: plain loads and stores, no locked instructions.
         if record.missedBefore > 0 {
-            core.word64(slotBase + RingLayout.SlotOffset.missed).pointee.wrappingAdd(record.missedBefore, ordering: .relaxed)
+            let missed = core.word64(slotBase + RingLayout.SlotOffset.missed)
+            missed.pointee.store(missed.pointee.load(ordering: .relaxed) &+ record.missedBefore, ordering: .relaxed)
         }
-        core.word64(slotBase + RingLayout.SlotOffset.received).pointee.wrappingAdd(1, ordering: .relaxed)
+        let received = core.word64(slotBase + RingLayout.SlotOffset.received)
+        received.pointee.store(received.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         core.word64(slotBase + RingLayout.SlotOffset.nextSequence).pointee.store(nextSequence, ordering: .relaxed)
         core.word64(slotBase + RingLayout.SlotOffset.readPosition).pointee.store(position, ordering: .sequentiallyConsistent)
         if !overwrites { core.wake(core.spaceEvent, core.spaceSleepers) }
@@ -205,6 +208,24 @@ extension RingReader {
             if stillValid(record) {
                 release(record)
                 return result
+            }
+            discard()
+        }
+    }
+
+    /// Copies the next message into `buffer`; its length, or `nil` at the end.
+    func receive(into buffer: UnsafeMutableRawBufferPointer, deadline: ContinuousClock.Instant?) throws(ChannelError) -> Int? {
+        while true {
+            guard let record = try waitForNext(deadline: deadline) else { return nil }
+            guard record.length <= buffer.count else {
+                throw .messageTooLarge(size: record.length, maximum: buffer.count)
+            }
+            if record.length > 0 {
+                buffer.baseAddress!.copyMemory(from: core.data + record.payloadOffset, byteCount: record.length)
+            }
+            if stillValid(record) {
+                release(record)
+                return record.length
             }
             discard()
         }

@@ -6,13 +6,13 @@ final class RingWriter: @unchecked Sendable {
     let core: RingCore
     let strategy: WaitStrategy
     /// The write position as this writer knows it, padding included.
-    private var position: UInt64
-    private var sequence: UInt64
+    @exclusivity(unchecked) private var position: UInt64
+    @exclusivity(unchecked) private var sequence: UInt64
     /// The slowest reader's position when last looked up (lossless policy).
-    private var cachedMinRead: UInt64
-    private var oldest: UInt64
-    private var oldestSeq: UInt64
-    private var isClosed = false
+    @exclusivity(unchecked) private var cachedMinRead: UInt64
+    @exclusivity(unchecked) private var oldest: UInt64
+    @exclusivity(unchecked) private var oldestSeq: UInt64
+    @exclusivity(unchecked) private var isClosed = false
 
     init(core: RingCore, strategy: WaitStrategy) throws(ChannelError) {
         guard try core.claimRole(slot: nil) else {
