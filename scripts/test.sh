@@ -13,6 +13,10 @@ echo
 echo "== C tests (scripts/test-c.sh)"
 scripts/test-c.sh
 
+echo
+echo "== ThreadSanitizer (scripts/test-tsan.sh)"
+scripts/test-tsan.sh
+
 leftovers=$(ls /dev/shm | grep -E '^(shmtest|shme2e|cshm-test)-' || true)
 if [ -n "$leftovers" ]; then
     echo "Tests left segments in /dev/shm:" >&2
