@@ -72,14 +72,15 @@ struct Send: ParsableCommand {
                     try send(size, sequence) { try sender.send($0) }
                 }
             }
-            if hang { while true { sleep(60) } }
+            // The sender must live on while the process hangs: use it after the loop.
+            while hang { sleep(60); _ = sender.capacity }
             sender.close()
         } else {
             let publisher = try Publisher.open(name, creating: options.pubsub, wait: options.wait.strategy)
             print("ready"); fflush(nil)
             if startDelay > 0 { usleep(UInt32(startDelay) * 1000) }
             try stream { sequence, size in try send(size, sequence) { try publisher.send($0) } }
-            if hang { while true { sleep(60) } }
+            while hang { sleep(60); _ = publisher.publishedCount }
             publisher.close()
         }
     }

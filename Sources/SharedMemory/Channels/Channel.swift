@@ -1,5 +1,5 @@
 /// The sending end of a channel: one process sends variable-length
-/// messages (1 byte up to the configured maximum) to one receiving
+/// messages (0 bytes up to the configured maximum) to one receiving
 /// process, in order and without loss, waiting when the channel is full.
 ///
 /// Whichever end starts first creates the channel's managed segment (with

@@ -42,7 +42,7 @@ final class RingCore: @unchecked Sendable {
         guard load32(RingLayout.Offset.version) == RingLayout.version else {
             throw .badChannel("\(name) has ring layout version \(load32(RingLayout.Offset.version)); this library reads \(RingLayout.version)")
         }
-        let capacity = Int(UInt64(littleEndian: base.load(fromByteOffset: RingLayout.Offset.capacity, as: UInt64.self)) & 0xFFFF_FFFF_FFFF)
+        let capacity = Int(clamping: UInt64(littleEndian: base.load(fromByteOffset: RingLayout.Offset.capacity, as: UInt64.self)))
         let slots = Int(load32(RingLayout.Offset.slots))
         let configuration = RingConfiguration(exactCapacity: capacity, maxMessageSize: Int(load32(RingLayout.Offset.maxMessage)))
         try configuration.validate()
@@ -262,6 +262,11 @@ final class RingCore: @unchecked Sendable {
 
     @inline(__always) func recordSequence(at offset: Int) -> UInt64 {
         UInt64(littleEndian: data.load(fromByteOffset: offset + 8, as: UInt64.self))
+    }
+
+    @inline(__always) func writePaddingHeader(at offset: Int) {
+        data.storeBytes(of: UInt32(0), toByteOffset: offset, as: UInt32.self)
+        data.storeBytes(of: RingLayout.paddingFlag.littleEndian, toByteOffset: offset + 4, as: UInt32.self)
     }
 
     @inline(__always) func writeRecordHeader(at offset: Int, length: Int, flags: UInt32, sequence: UInt64) {

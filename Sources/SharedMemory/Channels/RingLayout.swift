@@ -1,6 +1,8 @@
 /// The layout of a channel's ring in a managed segment's payload (segment
-/// kind ``RingLayout/segmentKind``). All integers are little-endian; all
-/// offsets count from the payload's first byte, which is 64-byte aligned.
+/// kind ``RingLayout/segmentKind``). All integers are little-endian (the
+/// atomic words are stored in the machine's order; this library supports
+/// little-endian machines only); all offsets count from the payload's first
+/// byte, which is 64-byte aligned.
 ///
 /// | offset | size | field | written by |
 /// |---|---|---|---|
@@ -32,22 +34,27 @@
 /// A record in the data area starts at an 8-byte aligned position: length
 /// (4), flags (4: bit 0 marks padding to the end of the area, after which
 /// the next record starts at position 0 of the area), sequence number (8),
-/// then the payload, padded to a multiple of 8. Records never wrap, so a
-/// reader can read a payload in place.
+/// then the payload (0 bytes up to the largest message), padded to a multiple
+/// of 8. A padding record has only its length and flags, since as few as 8
+/// bytes may remain before the end. Records never wrap, so a reader can
+/// read a payload in place.
 ///
 /// Ownership: the writer holds an exclusive `F_OFD_SETLK` lock on byte 0 of
 /// the segment file, reader slot i one on byte 1 + i. The kernel releases
 /// them when a process dies, which is how a peer's death is detected.
 ///
 /// Memory ordering: the writer fills a record, then stores the write
-/// position with release ordering; a reader loads it with acquire ordering
-/// before it reads the record, and stores its read position with release
-/// ordering once it is done with it, which the writer loads with acquire
-/// ordering before it reuses the space. A sleeper reads the event counter,
-/// adds itself to the sleepers (sequentially consistent), checks its
-/// condition again, and sleeps only while the counter still has the value
-/// it read; a waker publishes, issues a sequentially consistent fence, and
-/// only if a sleeper is announced bumps the counter and wakes. Either the
+/// position (sequentially consistent, which includes release); a reader
+/// loads it with acquire ordering before it reads the record, and stores its
+/// read position (sequentially consistent) once it is done with it, which
+/// the writer loads with acquire ordering before it reuses the space. A
+/// sleeper reads the event counter, adds itself to the sleepers
+/// (sequentially consistent), checks its condition again, and sleeps only
+/// while the counter still has the value it read; a waker publishes with its
+/// sequentially consistent store, loads the sleepers count (sequentially
+/// consistent), and only if a sleeper is announced bumps the counter and
+/// wakes. Closing, cancelling a wait and a reader leaving bump and wake
+/// unconditionally. Either the
 /// sleeper sees the new data or the waker sees the sleeper: no wake-up is
 /// lost, and none is made when nobody sleeps.
 public enum RingLayout {
@@ -124,10 +131,11 @@ public struct RingConfiguration: Hashable, Sendable {
     }
 
     func validate() throws(ChannelError) {
-        guard capacity > 0, capacity & (capacity - 1) == 0, capacity <= 1 << 40 else {
+        guard capacity >= 4096, capacity & (capacity - 1) == 0, capacity <= 1 << 40 else {
             throw .badChannel("the capacity \(capacity) is not a power of two up to 1 TiB")
         }
-        guard maxMessageSize > 0, RingLayout.recordSize(maxMessageSize) <= capacity / 2 else {
+        guard maxMessageSize > 0, maxMessageSize <= Int(UInt32.max) - 64,
+              RingLayout.recordSize(maxMessageSize) <= capacity / 2 else {
             throw .badChannel("the largest message, \(maxMessageSize) bytes, must be between 1 and half the capacity less \(RingLayout.recordHeaderSize) (\(capacity / 2 - RingLayout.recordHeaderSize) bytes)")
         }
     }

@@ -92,9 +92,14 @@ final class RingReader: @unchecked Sendable {
         core.reservePosition.pointee.load(ordering: .acquiring) &- position > UInt64(core.capacity)
     }
 
-    /// Moves a lapped reader to the oldest intact record.
+    /// Moves a lapped reader to the oldest intact record; if even that is
+    /// overwritten (a writer died between announcing an overwrite and moving
+    /// the oldest record), to the end of what was published.
     private func resynchronize() {
         position = core.oldestPosition.pointee.load(ordering: .acquiring)
+        if lapped(position) {
+            position = core.writePosition.pointee.load(ordering: .acquiring)
+        }
     }
 
     /// The next record, or `nil` when none is published yet.
@@ -107,9 +112,9 @@ final class RingReader: @unchecked Sendable {
                 if cachedWrite &- position == 0 || cachedWrite &- position > UInt64(Int64.max) { return nil }
             }
             let offset = Int(truncatingIfNeeded: position & core.mask)
+            // Length and flags first: a padding record may have only these 8 bytes before the end.
             let flags = core.recordFlags(at: offset)
             let length = core.recordLength(at: offset)
-            let sequence = core.recordSequence(at: offset)
             if overwrites {
                 atomicMemoryFence(ordering: .acquiring)
                 if lapped(position) {
@@ -124,6 +129,7 @@ final class RingReader: @unchecked Sendable {
             guard length <= core.maxMessageSize, offset + RingLayout.recordSize(length) <= core.capacity else {
                 throw .badChannel("a record at position \(position) of \(core.name.posixName) claims \(length) bytes")
             }
+            let sequence = core.recordSequence(at: offset)
             let missed = sequence &- nextSequence
             return RingRecord(payloadOffset: offset + RingLayout.recordHeaderSize, length: length,
                               sequence: sequence, missedBefore: missed > UInt64(Int64.max) ? 0 : missed)

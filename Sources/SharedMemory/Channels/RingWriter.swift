@@ -48,12 +48,13 @@ final class RingWriter: @unchecked Sendable {
     /// The slowest active reader's position; the write position when there is none.
     private func minimumReadPosition() -> UInt64 {
         if core.flavour == .channel {
-            return core.slotWord64(0, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .acquiring)
+            // Sequentially consistent: the sleep/wake argument needs this load in the total order.
+            return core.slotWord64(0, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .sequentiallyConsistent)
         }
         return core.withSlotLock {
             var minimum = position
             for slot in 0..<core.slotCount where core.slotState(slot).pointee.load(ordering: .acquiring) != RingLayout.SlotState.free.rawValue {
-                let read = core.slotWord64(slot, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .acquiring)
+                let read = core.slotWord64(slot, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .sequentiallyConsistent)
                 if read &- minimum > UInt64(Int64.max) { minimum = read } // read is behind minimum
             }
             return minimum
@@ -123,7 +124,8 @@ final class RingWriter: @unchecked Sendable {
             announceOverwrite(upTo: position &+ UInt64(total))
         }
         if need > contiguous {
-            core.writeRecordHeader(at: offset, length: 0, flags: RingLayout.paddingFlag, sequence: sequence)
+            // Only length and flags: as few as 8 bytes may remain before the end.
+            core.writePaddingHeader(at: offset)
             position &+= UInt64(contiguous)
         }
         return Int(truncatingIfNeeded: position & core.mask) + RingLayout.recordHeaderSize
@@ -133,6 +135,8 @@ final class RingWriter: @unchecked Sendable {
     /// oldest intact record past them, before any of them is written.
     private func announceOverwrite(upTo end: UInt64) {
         core.reservePosition.pointee.store(end, ordering: .sequentiallyConsistent)
+        // The announcement must be visible before any byte it covers changes.
+        atomicMemoryFence(ordering: .releasing)
         guard end > UInt64(core.capacity) else { return }
         let firstKept = end - UInt64(core.capacity)
         var moved = false
