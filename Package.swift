@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "shm-server", targets: ["shm-server"]),
         .executable(name: "shm-client", targets: ["shm-client"]),
         .executable(name: "shm-bench", targets: ["shm-bench"]),
+        .executable(name: "shm", targets: ["shm"]),
     ],
     dependencies: [
         // Command-line parsing for the executables.
@@ -42,6 +43,11 @@ let package = Package(
             name: "shm-bench",
             dependencies: ["SharedMemory", "CShmBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The command-line tool: list, inspect, dump, read and write segments; channels from the shell.
+        .executableTarget(
+            name: "shm",
+            dependencies: ["SharedMemory", "SampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // A separate process for the channel tests: sends and checks message streams.
         .executableTarget(
             name: "shm-test-peer",
@@ -54,7 +60,7 @@ let package = Package(
         // Starts the built executables as real processes.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["shm-server", "shm-client", "shm-test-peer"]
+            dependencies: ["shm-server", "shm-client", "shm-test-peer", "shm"]
         ),
     ]
 )

@@ -1,0 +1,21 @@
+import ArgumentParser
+
+/// `shm`: look into POSIX shared memory and use it from the shell.
+@main
+struct Shm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shm",
+        abstract: "Inspect and use POSIX shared memory: segments, channels and benchmarks.",
+        discussion: """
+            Names may be given as Local\\NAME, Global\\NAME, /NAME or NAME; all name the POSIX \
+            object /NAME, the file /dev/shm/NAME. Sizes, offsets and lengths take K, M and G \
+            suffixes (powers of 1024) and 0x for hexadecimal. A failure is explained on standard \
+            error and gives exit status 1; a command line that cannot be parsed gives 64.
+            """,
+        subcommands: [
+            ListCommand.self, InspectCommand.self, DumpCommand.self,
+            CreateCommand.self, WriteCommand.self, ReadCommand.self,
+            SendCommand.self, ReceiveCommand.self, WatchCommand.self,
+            RemoveCommand.self, CollectCommand.self, BenchCommand.self,
+        ])
+}
