@@ -19,41 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* --- Shared with the other files of this target -------------------------
- * (There is no private header: keep these prototypes the same in
- * cshm_bench_ring.c and cshm_bench_pipe.c.) */
-#define CSHM_BENCH_HIDDEN __attribute__((visibility("hidden")))
-CSHM_BENCH_HIDDEN uint64_t cshm_bench_now_ns(void);
-CSHM_BENCH_HIDDEN void *cshm_bench_map(size_t size, int shared, int *error);
-CSHM_BENCH_HIDDEN void cshm_bench_prefault(void *address, size_t size);
-CSHM_BENCH_HIDDEN void cshm_bench_unmap(void *address, size_t size);
-CSHM_BENCH_HIDDEN int cshm_bench_spawn(int (*child_main)(void *context,
-                                                         pid_t parent),
-                                       void *context, pid_t *child);
-CSHM_BENCH_HIDDEN int cshm_bench_finish(pid_t child);
-CSHM_BENCH_HIDDEN int cshm_bench_abort(pid_t child, int error);
-CSHM_BENCH_HIDDEN int cshm_bench_check_peer(pid_t peer, int peer_is_parent,
-                                            uint64_t *since_ns);
-CSHM_BENCH_HIDDEN int cshm_bench_wait_flag(_Atomic uint32_t *flag, pid_t peer,
-                                           int peer_is_parent);
-/* Defined in cshm_bench_ring.c and cshm_bench_pipe.c. */
-CSHM_BENCH_HIDDEN int cshm_bench_ring_latency(int futex, size_t message_size,
-                                              uint32_t warmup,
-                                              uint32_t round_trips,
-                                              uint64_t *rtt_ns_out);
-CSHM_BENCH_HIDDEN int cshm_bench_ring_throughput(int futex,
-                                                 size_t message_size,
-                                                 uint64_t count,
-                                                 double *seconds_out);
-CSHM_BENCH_HIDDEN int cshm_bench_fd_latency(int socket, size_t message_size,
-                                            uint32_t warmup,
-                                            uint32_t round_trips,
-                                            uint64_t *rtt_ns_out);
-CSHM_BENCH_HIDDEN int cshm_bench_fd_throughput(int socket,
-                                               size_t message_size,
-                                               uint64_t count,
-                                               double *seconds_out);
-/* ------------------------------------------------------------------------ */
+#include "cshm_bench_internal.h"
 
 #define TIMEOUT_NS ((uint64_t)CSHM_BENCH_TIMEOUT_SECONDS * 1000000000u)
 #define PAGE 4096u

@@ -3,15 +3,8 @@ import Glibc
 @testable import SharedMemory
 import Testing
 
-/// Runs `body`, expecting a ``ChannelError``; returns it, or `nil` when none was thrown.
-func channelError<R: ~Copyable>(_ body: () throws(ChannelError) -> R) -> ChannelError? {
-    do {
-        _ = try body()
-        return nil
-    } catch {
-        return error
-    }
-}
+/// ``caught(_:)`` for the channel API.
+func channelError<R: ~Copyable>(_ body: () throws(ChannelError) -> R) -> ChannelError? { caught(body) }
 
 @Suite("Channels in one process")
 struct ChannelTests {

@@ -21,8 +21,8 @@ func withUniqueName<R>(_ label: String = "t", _ body: (String) throws -> R) reth
     return try body(name)
 }
 
-/// Runs `body`, expecting a ``SharedMemoryError``; returns it, or `nil` when none was thrown.
-func expectedError<R: ~Copyable>(_ body: () throws(SharedMemoryError) -> R) -> SharedMemoryError? {
+/// Runs `body`, expecting it to throw; returns the error, or `nil` when none was thrown.
+func caught<E: Error, R: ~Copyable>(_ body: () throws(E) -> R) -> E? {
     do {
         _ = try body()
         return nil
@@ -30,6 +30,9 @@ func expectedError<R: ~Copyable>(_ body: () throws(SharedMemoryError) -> R) -> S
         return error
     }
 }
+
+/// ``caught(_:)`` for the segment API.
+func expectedError<R: ~Copyable>(_ body: () throws(SharedMemoryError) -> R) -> SharedMemoryError? { caught(body) }
 
 /// Whether `/dev/shm/<name>` exists.
 func segmentFileExists(_ name: String) -> Bool {
