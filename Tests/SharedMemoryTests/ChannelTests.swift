@@ -249,6 +249,27 @@ struct PublishSubscribeTests {
         }
     }
 
+    @Test("Subscribers as AsyncSequences: each sees every message, and the end")
+    func asyncSubscribers() async throws {
+        let name = TestNames.unique("async-ps")
+        defer { _ = shm_unlink("/" + name) }
+        let segmentName = try SegmentName(name)
+        let configuration = PublishSubscribeConfiguration(ring: RingConfiguration(capacity: 4096, maxMessageSize: 64))
+        let publisher = try Publisher.open(segmentName, creating: configuration)
+        var tasks: [Task<[UInt64], any Error>] = []
+        for _ in 0..<3 {
+            let messages = try Subscriber.open(segmentName, creating: nil).messages()
+            tasks.append(Task {
+                var sequences: [UInt64] = []
+                for try await message in messages { sequences.append(message.sequence) }
+                return sequences
+            })
+        }
+        for value in 0..<500 { try publisher.send([UInt8(truncatingIfNeeded: value)], timeout: .seconds(10)) }
+        publisher.close()
+        for task in tasks { #expect(try await task.value == Array(0..<500)) }
+    }
+
     @Test("Overwrite: a slow subscriber skips ahead and learns how many it missed")
     func overwrite() throws {
         try withUniqueName("ow") { name in

@@ -122,6 +122,10 @@ public struct Subscriber: ~Copyable, Sendable {
         return message
     }
 
+    /// The messages as an asynchronous sequence, which ends when the publisher
+    /// closes the ring. Cancelling the task ends a wait with ``ChannelError/cancelled``.
+    public consuming func messages() -> SubscribedMessages { SubscribedMessages(reader: reader) }
+
     /// Leaves the ring now; dropping the subscriber leaves it too.
     public consuming func leave() { reader.detach() }
 }

@@ -39,3 +39,37 @@ public struct ReceivedMessages: AsyncSequence, Sendable {
         }
     }
 }
+
+/// A subscriber's messages as an asynchronous sequence, from
+/// ``Subscriber/messages()``: it ends when the publisher closes the ring, and
+/// throws as ``ReceivedMessages`` does.
+public struct SubscribedMessages: AsyncSequence, Sendable {
+    public typealias Element = SubscriberMessage
+    let reader: RingReader
+
+    public func makeAsyncIterator() -> Iterator { Iterator(reader: reader) }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let reader: RingReader
+
+        public mutating func next() async throws -> SubscriberMessage? {
+            if let message = try reader.receiveMessage(deadline: nil, waits: false) { return message }
+            if reader.isDrainedAndClosed { return nil }
+            try Task.checkCancellation()
+            let reader = self.reader
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SubscriberMessage?, any Error>) in
+                    DispatchQueue.global().async {
+                        do {
+                            continuation.resume(returning: try reader.receiveMessage(deadline: nil, waits: true))
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
+                    }
+                }
+            } onCancel: {
+                reader.cancelWait()
+            }
+        }
+    }
+}
