@@ -1,4 +1,5 @@
 import Foundation
+import SharedMemory
 import Testing
 
 /// Channels between real processes: `shm-test-peer` sends and checks streams
@@ -151,6 +152,29 @@ struct ChannelProcessTests {
             #expect(receiver.output.contains("is a managed segment of kind 0, not a channel"), "\(receiver.output)")
             server.pressEnter()
             _ = try server.waitForExit()
+        }
+    }
+}
+
+extension ChannelProcessTests {
+    @Test("A receiver that dies asleep is taken out of the sleepers by the next one, so the sender stops waking nobody")
+    func deadSleeper() throws {
+        try withUniqueName { name in
+            let segmentName = try SegmentName(name)
+            let receiver = try ChildProcess("shm-test-peer", ["receive", name, "--wait", "sleep"])
+            try receiver.waitForOutput(containing: "ready")
+            var asleep: UInt32 = 0
+            for _ in 0..<200 where asleep == 0 {
+                asleep = (try? ChannelStatus.read(segmentName).readersAsleep) ?? 0
+                usleep(10_000)
+            }
+            #expect(asleep == 1, "the receiver sleeps on the empty channel")
+            receiver.send(SIGKILL)
+            _ = try receiver.waitForExit()
+            #expect(try ChannelStatus.read(segmentName).readersAsleep == 1, "a dead sleeper stays counted")
+            let next = try ChannelReceiver.open(segmentName, creating: nil)
+            #expect(try ChannelStatus.read(segmentName).readersAsleep == 0, "the next receiver takes it out")
+            _ = next.maxMessageSize
         }
     }
 }

@@ -255,18 +255,27 @@ struct PublishSubscribeTests {
         defer { _ = shm_unlink("/" + name) }
         let segmentName = try SegmentName(name)
         let configuration = PublishSubscribeConfiguration(ring: RingConfiguration(capacity: 4096, maxMessageSize: 64))
-        let publisher = try Publisher.open(segmentName, creating: configuration)
         var tasks: [Task<[UInt64], any Error>] = []
         for _ in 0..<3 {
-            let messages = try Subscriber.open(segmentName, creating: nil).messages()
+            let messages = try Subscriber.open(segmentName, creating: configuration).messages()
             tasks.append(Task {
                 var sequences: [UInt64] = []
                 for try await message in messages { sequences.append(message.sequence) }
                 return sequences
             })
         }
-        for value in 0..<500 { try publisher.send([UInt8(truncatingIfNeeded: value)], timeout: .seconds(10)) }
-        publisher.close()
+        // Blocking sends belong on a thread of their own, not in Swift's cooperative pool,
+        // which the subscribers' tasks need.
+        let sending = Thread {
+            do {
+                let publisher = try Publisher.open(segmentName, creating: nil)
+                for value in 0..<500 { try publisher.send([UInt8(truncatingIfNeeded: value)], timeout: .seconds(30)) }
+                publisher.close()
+            } catch {
+                Issue.record("publisher: \(error)")
+            }
+        }
+        sending.start()
         for task in tasks { #expect(try await task.value == Array(0..<500)) }
     }
 

@@ -52,6 +52,10 @@ public struct ChannelStatus: Hashable, Sendable {
     public var bytesPublished: UInt64
     /// Readers with a cursor: a channel's receiver cursor, or the subscribers attached.
     public var readers: [Reader]
+    /// Readers counted as asleep on the data event, whom the writer wakes.
+    public var readersAsleep: UInt32
+    /// Whether the writer is counted as asleep, waiting for space.
+    public var writerAsleep: Bool
     /// Bytes in the ring not yet read by the slowest reader.
     public var fill: UInt64 { min(UInt64(capacity), readers.map(\.bytesBehind).max() ?? 0) }
 
@@ -94,6 +98,8 @@ extension RingCore {
         return ChannelStatus(
             kind: core.flavour == .channel ? .channel : .publishSubscribe, policy: core.policy,
             capacity: core.capacity, maxMessageSize: core.maxMessageSize, slots: core.slotCount,
-            writer: writer, published: published, bytesPublished: write, readers: readers)
+            writer: writer, published: published, bytesPublished: write, readers: readers,
+            readersAsleep: core.dataSleepers.pointee.load(ordering: .relaxed),
+            writerAsleep: core.spaceSleepers.pointee.load(ordering: .relaxed) != 0)
     }
 }

@@ -200,6 +200,7 @@ final class RingCore: @unchecked Sendable {
     func wait(
         until ready: () -> Bool,
         event: UnsafeMutablePointer<Atomic<UInt32>>, sleepers: UnsafeMutablePointer<Atomic<UInt32>>,
+        sleeping: UnsafeMutablePointer<Atomic<UInt32>>,
         strategy: WaitStrategy, deadline: ContinuousClock.Instant?,
         check: () throws(ChannelError) -> Void, cancelled: () -> Bool = { false }
     ) throws(ChannelError) {
@@ -227,27 +228,50 @@ final class RingCore: @unchecked Sendable {
         let futexWord = UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self)
         while true {
             let seen = event.pointee.load(ordering: .acquiring)
+            // The role's own flag says it is counted, so that whoever takes the
+            // role over from a process that died asleep can take it back out.
+            sleeping.pointee.store(1, ordering: .relaxed)
             sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
             if ready() {
-                sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                leaveSleep(sleepers, sleeping)
                 return
             }
             var slice = Self.checkInterval
             if let deadline {
                 let left = deadline - .now
                 if left <= .zero {
-                    sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                    leaveSleep(sleepers, sleeping)
                     throw .timedOut
                 }
                 slice = min(slice, left)
             }
             try? system.futexWait(futexWord, expected: seen, timeout: slice)
-            sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+            leaveSleep(sleepers, sleeping)
             if ready() { return }
             if let deadline, ContinuousClock.now >= deadline { throw .timedOut }
             try check()
             if cancelled() { throw .cancelled }
         }
+    }
+
+    @inline(__always)
+    private func leaveSleep(_ sleepers: UnsafeMutablePointer<Atomic<UInt32>>, _ sleeping: UnsafeMutablePointer<Atomic<UInt32>>) {
+        sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+        sleeping.pointee.store(0, ordering: .relaxed)
+    }
+
+    /// Takes a role over from a process that died while counted as asleep:
+    /// removes it from `sleepers`, so that writers stop making wake-up calls for it.
+    func forgetDeadSleeper(_ sleepers: UnsafeMutablePointer<Atomic<UInt32>>, _ sleeping: UnsafeMutablePointer<Atomic<UInt32>>) {
+        if sleeping.pointee.exchange(0, ordering: .relaxed) != 0 {
+            sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+        }
+    }
+
+    /// The flag of the writer (`nil`) or of reader slot `slot` that says it is counted asleep.
+    func sleepingFlag(slot: Int?) -> UnsafeMutablePointer<Atomic<UInt32>> {
+        guard let slot else { return word32(RingLayout.Offset.writerSleeping) }
+        return word32(RingLayout.Offset.slots0 + 64 * slot + RingLayout.SlotOffset.sleeping)
     }
 
     // MARK: Records

@@ -20,6 +20,7 @@
 /// | 96 | 8 | oldest intact record's sequence number (overwrite policy) | writer |
 /// | 104 | 4 | writer state: 0 never attached, 1 attached, 2 closed | writer |
 /// | 108 | 4 | slot lock: 0 free, else the pid of the process joining or scanning | readers, writer |
+/// | 112 | 4 | 1 while the writer is counted in the space sleepers | writer |
 /// | 128 | 4 | data event: futex word, bumped when data is published to a sleeping reader | writer |
 /// | 132 | 4 | number of readers announced asleep on the data event | readers |
 /// | 136 | 4 | space event: futex word, bumped when space is freed for a sleeping writer | readers |
@@ -29,7 +30,10 @@
 ///
 /// A reader slot: +0 read position (8, release store), +8 next sequence
 /// number (8), +16 state (4: 0 free, 1 active, 2 active with a reader
-/// attached), +24 messages missed (8), +32 messages received (8).
+/// attached), +24 messages missed (8), +32 messages received (8), +40 1 while
+/// the reader is counted in the data sleepers (4). A process that takes over
+/// a role from one that died asleep clears that flag and takes the dead
+/// process out of the count, so writers stop waking nobody.
 ///
 /// A record in the data area starts at an 8-byte aligned position: length
 /// (4), flags (4: bit 0 marks padding to the end of the area, after which
@@ -68,13 +72,13 @@ public enum RingLayout {
     enum Offset {
         static let magic = 0, version = 4, capacity = 8, maxMessage = 16, slots = 20, policy = 24, flavour = 28
         static let writePosition = 64, reservePosition = 72, published = 80, oldestPosition = 88, oldestSequence = 96
-        static let writerState = 104, slotLock = 108
+        static let writerState = 104, slotLock = 108, writerSleeping = 112
         static let dataEvent = 128, dataSleepers = 132, spaceEvent = 136, spaceSleepers = 140
         static let slots0 = 192
     }
 
     enum SlotOffset {
-        static let readPosition = 0, nextSequence = 8, state = 16, missed = 24, received = 32
+        static let readPosition = 0, nextSequence = 8, state = 16, missed = 24, received = 32, sleeping = 40
     }
 
     enum WriterState: UInt32 {

@@ -37,6 +37,7 @@ final class RingReader: @unchecked Sendable {
         guard try core.claimRole(slot: 0) else {
             throw .busy("another process is already receiving from \(core.name.posixName)")
         }
+        core.forgetDeadSleeper(core.dataSleepers, core.sleepingFlag(slot: 0))
         core.slotState(0).pointee.store(RingLayout.SlotState.attached.rawValue, ordering: .releasing)
         return RingReader(core: core, slot: 0, strategy: strategy)
     }
@@ -47,6 +48,7 @@ final class RingReader: @unchecked Sendable {
             // A slot whose lock nobody holds is free, or was left by a subscriber that died.
             for slot in 0..<core.slotCount {
                 guard (try? core.claimRole(slot: slot)) == true else { continue }
+                core.forgetDeadSleeper(core.dataSleepers, core.sleepingFlag(slot: slot))
                 let start = core.writePosition.pointee.load(ordering: .acquiring)
                 let sequence = core.published.pointee.load(ordering: .acquiring)
                 core.slotWord64(slot, RingLayout.SlotOffset.readPosition).pointee.store(start, ordering: .relaxed)
@@ -192,7 +194,8 @@ final class RingReader: @unchecked Sendable {
                 until: { [self] in
                     core.writePosition.pointee.load(ordering: .sequentiallyConsistent) != position || writerClosed
                 },
-                event: core.dataEvent, sleepers: core.dataSleepers, strategy: strategy, deadline: deadline,
+                event: core.dataEvent, sleepers: core.dataSleepers, sleeping: core.sleepingFlag(slot: slot),
+                strategy: strategy, deadline: deadline,
                 check: checkWriter, cancelled: { [self] in cancellation.load(ordering: .relaxed) })
         }
     }

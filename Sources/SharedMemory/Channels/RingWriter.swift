@@ -25,6 +25,7 @@ final class RingWriter: @unchecked Sendable {
         oldest = core.oldestPosition.pointee.load(ordering: .acquiring)
         oldestSeq = core.oldestSequence.pointee.load(ordering: .acquiring)
         cachedMinRead = position
+        core.forgetDeadSleeper(core.spaceSleepers, core.sleepingFlag(slot: nil))
         core.writerState.pointee.store(RingLayout.WriterState.attached.rawValue, ordering: .releasing)
         cachedMinRead = minimumReadPosition()
     }
@@ -78,6 +79,7 @@ final class RingWriter: @unchecked Sendable {
             core.withSlotLock {
                 // Claim the dead slot's lock briefly so that a joiner cannot race us.
                 if (try? core.claimRole(slot: slot)) == true {
+                    core.forgetDeadSleeper(core.dataSleepers, core.sleepingFlag(slot: slot))
                     state.pointee.store(RingLayout.SlotState.free.rawValue, ordering: .releasing)
                     core.releaseRole(slot: slot)
                 }
@@ -116,7 +118,8 @@ final class RingWriter: @unchecked Sendable {
                             cachedMinRead = minimumReadPosition()
                             return hasSpace(total)
                         },
-                        event: core.spaceEvent, sleepers: core.spaceSleepers, strategy: strategy, deadline: deadline,
+                        event: core.spaceEvent, sleepers: core.spaceSleepers, sleeping: core.sleepingFlag(slot: nil),
+                        strategy: strategy, deadline: deadline,
                         check: checkReaders, cancelled: cancelled)
                 }
             }
