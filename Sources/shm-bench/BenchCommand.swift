@@ -32,35 +32,43 @@ struct Run: ParsableCommand {
     @Option(help: "Untimed round trips first.") var warmup = 10_000
     @Option(help: "64-byte messages per throughput row.") var smallMessages = 2_000_000
     @Option(help: "1 MiB messages per throughput row.") var largeMessages = 2_000
-    @Flag(help: "Fewer messages and round trips: a quick look, not a measurement.") var quick = false
+    @Flag(help: "Fewer messages and round trips, one round: a quick look, not a measurement.") var quick = false
+    @Option(help: "Rounds over all rows; each figure is the median of the rounds (the machine's noise moves between rows).")
+    var rounds = 3
     @Option(parsing: .upToNextOption, help: "Only these rows (for example swift-shm/spin c-ring/spin).") var only: [String] = []
 
     func run() throws {
         let scale = quick ? 10 : 1
         let settings = (roundTrips / scale, warmup / scale, smallMessages / scale, max(10, largeMessages / scale))
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        var rows: [BenchmarkRow] = []
         let baselines: [(String, cshm_bench_mechanism)] = [
             ("c-ring/spin", CSHM_BENCH_RING_SPIN), ("c-ring/futex", CSHM_BENCH_RING_FUTEX),
             ("pipe", CSHM_BENCH_PIPE), ("unix-socket", CSHM_BENCH_UNIX_SOCKET),
         ]
-        for (name, mechanism) in baselines where only.isEmpty || only.contains(name) {
-            progress(name)
-            rows.append(try measureBaseline(name, mechanism, settings))
+        var measured: [[BenchmarkRow]] = []
+        let roundCount = quick ? 1 : max(1, rounds)
+        for round in 1...roundCount {
+            var rows: [BenchmarkRow] = []
+            for (name, mechanism) in baselines where only.isEmpty || only.contains(name) {
+                progress(name, round, roundCount)
+                rows.append(try measureBaseline(name, mechanism, settings))
+            }
+            for mode in ChannelMode.allCases where only.isEmpty || only.contains(mode.mechanism) {
+                progress(mode.mechanism, round, roundCount)
+                rows.append(try measureChannel(mode, executable: executable, settings))
+            }
+            measured.append(rows)
         }
-        for mode in ChannelMode.allCases where only.isEmpty || only.contains(mode.mechanism) {
-            progress(mode.mechanism)
-            rows.append(try measureChannel(mode, executable: executable, settings))
-        }
+        let rows = BenchmarkRow.medians(of: measured)
         let floor = rows.first { $0.mechanism == "c-ring/spin" }
         switch format {
-        case .table: print(Report.table(rows, floor: floor, settings: settings))
+        case .table: print(Report.table(rows, floor: floor, settings: settings, rounds: roundCount))
         case .json: print(Report.json(rows))
         }
     }
 
-    private func progress(_ name: String) {
-        if format == .table { FileHandle.standardError.write(Data("measuring \(name)...\n".utf8)) }
+    private func progress(_ name: String, _ round: Int, _ rounds: Int) {
+        if format == .table { FileHandle.standardError.write(Data("round \(round)/\(rounds): measuring \(name)...\n".utf8)) }
     }
 
     private func measureBaseline(

@@ -2,7 +2,7 @@ import Foundation
 
 /// The benchmark's output: a table for people, JSON for scripts.
 enum Report {
-    static func table(_ rows: [BenchmarkRow], floor: BenchmarkRow?, settings: (Int, Int, Int, Int)) -> String {
+    static func table(_ rows: [BenchmarkRow], floor: BenchmarkRow?, settings: (Int, Int, Int, Int), rounds: Int) -> String {
         func number(_ value: Double?, _ format: String) -> String {
             guard let value, value.isFinite else { return "-" }
             return String(format: format, value)
@@ -13,7 +13,8 @@ enum Report {
         }
         var lines: [String] = []
         lines.append("Two processes each; 64 B ping-pong: \(settings.0) timed round trips after \(settings.1); "
-                     + "throughput: \(settings.2) x 64 B, \(settings.3) x 1 MiB, copied out by the receiver (loan: read in place).")
+                     + "throughput: \(settings.2) x 64 B, \(settings.3) x 1 MiB, copied out by the receiver (loan: read in place). "
+                     + "Medians of \(rounds) round\(rounds == 1 ? "" : "s").")
         let header = ["mechanism", "RTT p50 ns", "p99 ns", "p99.9 ns", "64 B msgs/s", "1 MiB GB/s", "p50 vs floor", "msgs vs floor", "GB/s vs floor"]
         var table = [header]
         for row in rows {

@@ -35,3 +35,24 @@ struct Percentiles {
         p999 = rank(0.999)
     }
 }
+
+extension BenchmarkRow {
+    /// Row by row, the median of each figure over several rounds of the same rows.
+    static func medians(of rounds: [[BenchmarkRow]]) -> [BenchmarkRow] {
+        guard let first = rounds.first else { return [] }
+        func median(_ values: [Double?]) -> Double? {
+            let present = values.compactMap { $0 }.sorted()
+            guard !present.isEmpty else { return nil }
+            let middle = present.count / 2
+            return present.count % 2 == 1 ? present[middle] : (present[middle - 1] + present[middle]) / 2
+        }
+        return first.indices.map { index in
+            let samples = rounds.map { $0[index] }
+            return BenchmarkRow(mechanism: first[index].mechanism,
+                                p50: median(samples.map(\.p50)), p99: median(samples.map(\.p99)),
+                                p999: median(samples.map(\.p999)),
+                                messagesPerSecond: median(samples.map(\.messagesPerSecond)),
+                                gigabytesPerSecond: median(samples.map(\.gigabytesPerSecond)))
+        }
+    }
+}
