@@ -21,6 +21,9 @@ struct ChannelProcessTests {
         ("sleep", 200_000, [], []),
         ("adaptive", 300_000, ["--loan"], ["--in-place"]),
         ("sleep", 100_000, ["--max-size", "30000", "--capacity", "131072"], ["--max-size", "30000", "--capacity", "131072"]),
+        // Tiny records in a small ring: every kind of gap before the end of the data area, 8 bytes included.
+        ("adaptive", 200_000, ["--capacity", "4096", "--min-size", "8", "--max-size", "16"],
+         ["--capacity", "4096", "--min-size", "8", "--max-size", "16"]),
     ]
 
     @Test("Random sizes, millions of messages: nothing lost, duplicated, reordered or torn", arguments: streams)
