@@ -265,11 +265,12 @@ struct PublishSubscribeTests {
             })
         }
         // Blocking sends belong on a thread of their own, not in Swift's cooperative pool,
-        // which the subscribers' tasks need.
+        // which the subscribers' tasks need. Other tests may hold that pool for a while
+        // (they block on processes), hence the generous timeout.
         let sending = Thread {
             do {
                 let publisher = try Publisher.open(segmentName, creating: nil)
-                for value in 0..<500 { try publisher.send([UInt8(truncatingIfNeeded: value)], timeout: .seconds(30)) }
+                for value in 0..<500 { try publisher.send([UInt8(truncatingIfNeeded: value)], timeout: .seconds(600)) }
                 publisher.close()
             } catch {
                 Issue.record("publisher: \(error)")
