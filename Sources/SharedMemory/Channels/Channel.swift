@@ -78,7 +78,7 @@ public struct ChannelSender: ~Copyable, Sendable {
 
 /// The receiving end of a channel; see ``ChannelSender``.
 public struct ChannelReceiver: ~Copyable, Sendable {
-    let reader: RingReader
+    @usableFromInline let reader: RingReader
 
     /// Opens the channel `name` for receiving, creating it if it does not exist.
     ///
@@ -108,6 +108,7 @@ public struct ChannelReceiver: ~Copyable, Sendable {
 
     /// Zero-copy receive: calls `body` with the next message in place, then
     /// releases its space. Returns what `body` returns, or `nil` at the end.
+    @inlinable
     public func receive<R>(timeout: Duration? = nil, _ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
         try reader.receive(deadline: timeout.map { .now + $0 }, body)
     }

@@ -6,6 +6,8 @@ import Dispatch
 /// ``ChannelError/cancelled`` when the waiting task is cancelled.
 ///
 /// Waiting happens on a thread of its own, outside Swift's cooperative pool.
+/// Iterate from one task at a time: like the receiver it comes from, the
+/// sequence is one reader, not a queue that tasks can share.
 public struct ReceivedMessages: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
     let reader: RingReader

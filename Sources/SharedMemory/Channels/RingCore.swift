@@ -4,11 +4,12 @@ import Synchronization
 
 /// A ring mapped into this process: the shared words, the data area, and the
 /// waiting protocol that writers and readers share.
+@usableFromInline
 final class RingCore: @unchecked Sendable {
     let segment: ManagedSegment
     let view: MappedView
     let base: UnsafeMutableRawPointer
-    let data: UnsafeMutableRawPointer
+    @usableFromInline let data: UnsafeMutableRawPointer
     let capacity: Int
     let mask: UInt64
     let maxMessageSize: Int

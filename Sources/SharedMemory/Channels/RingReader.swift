@@ -1,18 +1,20 @@
 import Synchronization
 
 /// A message found by a ``RingReader``: where its payload is, and its place in the stream.
+@usableFromInline
 struct RingRecord {
     /// The payload's offset in the data area.
-    let payloadOffset: Int
-    let length: Int
+    @usableFromInline let payloadOffset: Int
+    @usableFromInline let length: Int
     let sequence: UInt64
     /// Messages skipped before this one (overwrite policy).
     let missedBefore: UInt64
 }
 
 /// The reading side of a ring, through one reader slot. Not for concurrent use.
+@usableFromInline
 final class RingReader: @unchecked Sendable {
-    let core: RingCore
+    @usableFromInline let core: RingCore
     let slot: Int
     let strategy: WaitStrategy
     @exclusivity(unchecked) private var position: UInt64
@@ -140,6 +142,7 @@ final class RingReader: @unchecked Sendable {
 
     /// Whether `record` is still intact after it was read (always, unless the policy overwrites).
     @inline(__always)
+    @usableFromInline
     func stillValid(_ record: RingRecord) -> Bool {
         guard overwrites else { return true }
         atomicMemoryFence(ordering: .acquiring)
@@ -147,6 +150,7 @@ final class RingReader: @unchecked Sendable {
     }
 
     /// Releases `record`: its space may be reused, and a sleeping writer is woken.
+    @usableFromInline
     func release(_ record: RingRecord) {
         position &+= UInt64(RingLayout.recordSize(record.length))
         nextSequence = record.sequence &+ 1
@@ -164,6 +168,7 @@ final class RingReader: @unchecked Sendable {
     }
 
     /// Skips a record that was overwritten while it was read.
+    @usableFromInline
     func discard() { resynchronize() }
 
     // MARK: Waiting
@@ -182,6 +187,7 @@ final class RingReader: @unchecked Sendable {
 
     /// Waits until a record is published, the writer closes, or `deadline`.
     /// - Returns: the record, or `nil` when the writer closed and nothing is left.
+    @usableFromInline
     func waitForNext(deadline: ContinuousClock.Instant?) throws(ChannelError) -> RingRecord? {
         while true {
             if let record = try next() { return record }
@@ -210,6 +216,7 @@ final class RingReader: @unchecked Sendable {
 extension RingReader {
     /// Calls `body` with the next message in place, then releases it;
     /// `nil` when the writer closed and nothing is left.
+    @inlinable
     func receive<R>(deadline: ContinuousClock.Instant?, _ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
         while true {
             guard let record = try waitForNext(deadline: deadline) else { return nil }
