@@ -43,4 +43,23 @@ CSHM_BENCH_HIDDEN int cshm_bench_fd_throughput(int socket,
                                                uint64_t count,
                                                double *seconds_out);
 
+/* A CPU hint for spin-wait loops. */
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Whether a received message carries sequence number `expected` in its
+ * first 8 bytes (messages shorter than that carry none). */
+static inline int cshm_bench_sequence_is(const unsigned char *message,
+                                         size_t size, uint64_t expected) {
+    uint64_t sequence = expected;
+    if (size >= sizeof sequence)
+        __builtin_memcpy(&sequence, message, sizeof sequence);
+    return sequence == expected;
+}
+
 #endif /* CSHM_BENCH_INTERNAL_H */

@@ -314,10 +314,7 @@ static int throughput_parent(struct throughput_job *job, pid_t child,
     for (uint64_t i = 0; i < job->count; i++) {
         error = read_all(job->channel.parent_in, copy, job->message_size);
         if (error != 0) return error;
-        uint64_t sequence = i;
-        if (job->message_size >= sizeof i)
-            memcpy(&sequence, copy, sizeof sequence);
-        if (sequence != i) return EPROTO;
+        if (!cshm_bench_sequence_is(copy, job->message_size, i)) return EPROTO;
     }
     *seconds_out = (double)(cshm_bench_now_ns() - start) / 1e9;
     return 0;

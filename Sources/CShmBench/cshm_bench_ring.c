@@ -39,14 +39,6 @@
 #define SPIN_CHECK_MASK 0xFFFFu   /* look at the clock and peer this often */
 #define FUTEX_NAP_NS 100000000L   /* a sleep ends after this to check both */
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 /* The control block at the start of each ring's mapping. */
 struct ring {
     _Alignas(64) _Atomic uint64_t head;         /* written by the producer */
@@ -392,10 +384,7 @@ static int throughput_parent(struct throughput_job *job, pid_t child,
         if (length != job->message_size) return EPROTO;
         memcpy(copy, slot, job->message_size);
         consume_end(&in);
-        uint64_t sequence = i;
-        if (job->message_size >= sizeof i)
-            memcpy(&sequence, copy, sizeof sequence);
-        if (sequence != i) return EPROTO;
+        if (!cshm_bench_sequence_is(copy, job->message_size, i)) return EPROTO;
     }
     *seconds_out = (double)(cshm_bench_now_ns() - start) / 1e9;
     return 0;
