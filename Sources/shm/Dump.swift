@@ -22,19 +22,14 @@ struct DumpCommand: ToolCommand {
     @OptionGroup var range: RangeOptions
 
     func execute() throws {
-        let name = try segmentName(name)
-        // Reading harms nobody: another user's segment is fine if its mode lets us in.
-        let segment = try SharedMemorySegment.open(name, allowOtherOwner: true)
-        let size = try segment.size()
-        var bytes = try checkedRange(offset: range.offset.value, length: range.length?.value, size: size, name: name.posixName)
-        if range.length == nil && bytes.count > Self.defaultLimit {
-            bytes = bytes.lowerBound..<(bytes.lowerBound + Self.defaultLimit)
-            writeToStandardError("shm dump: showing \(Self.defaultLimit) of the \(size - bytes.lowerBound) bytes from offset \(bytes.lowerBound); give --length for more\n")
-        }
-        guard !bytes.isEmpty else { return }
-        let view = try segment.map(offset: bytes.lowerBound, length: bytes.count)
         let output = OutputBuffer()
-        try view.withUnsafeBytes { try hexdump($0, offset: bytes.lowerBound, to: output) }
+        try range.withBytes(of: name, clamp: { bytes, size in
+            guard bytes.count > Self.defaultLimit else { return bytes }
+            writeToStandardError("shm dump: showing \(Self.defaultLimit) of the \(size - bytes.lowerBound) bytes from offset \(bytes.lowerBound); give --length for more\n")
+            return bytes.lowerBound..<(bytes.lowerBound + Self.defaultLimit)
+        }) { bytes, offset in
+            try hexdump(bytes, offset: offset, to: output)
+        }
         try output.flush()
     }
 }

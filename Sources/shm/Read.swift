@@ -18,14 +18,7 @@ struct ReadCommand: ToolCommand {
     @OptionGroup var range: RangeOptions
 
     func execute() throws {
-        let name = try segmentName(name)
-        // Reading harms nobody: another user's segment is fine if its mode lets us in.
-        let segment = try SharedMemorySegment.open(name, allowOtherOwner: true)
-        let size = try segment.size()
-        let bytes = try checkedRange(offset: range.offset.value, length: range.length?.value, size: size, name: name.posixName)
-        guard !bytes.isEmpty else { return }
-        let view = try segment.map(offset: bytes.lowerBound, length: bytes.count)
         let output = OutputBuffer(capacity: 0)
-        try view.withUnsafeBytes { try output.append($0) }
+        try range.withBytes(of: name) { bytes, _ in try output.append(bytes) }
     }
 }
