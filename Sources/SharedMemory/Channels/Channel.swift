@@ -25,8 +25,7 @@ public struct ChannelSender: ~Copyable, Sendable {
         _ name: SegmentName, creating configuration: RingConfiguration? = RingConfiguration(),
         mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: Backend = .default
     ) throws(ChannelError) -> ChannelSender {
-        let core = try RingCore.open(name, flavour: .channel, configuration: configuration, slots: 1,
-                                     policy: .lossless, mode: mode, backend: backend)
+        let core = try openChannel(name, configuration, mode, backend)
         return ChannelSender(writer: try RingWriter(core: core, strategy: wait))
     }
 
@@ -88,8 +87,7 @@ public struct ChannelReceiver: ~Copyable, Sendable {
         _ name: SegmentName, creating configuration: RingConfiguration? = RingConfiguration(),
         mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: Backend = .default
     ) throws(ChannelError) -> ChannelReceiver {
-        let core = try RingCore.open(name, flavour: .channel, configuration: configuration, slots: 1,
-                                     policy: .lossless, mode: mode, backend: backend)
+        let core = try openChannel(name, configuration, mode, backend)
         return ChannelReceiver(reader: try RingReader.receiver(core: core, strategy: wait))
     }
 
@@ -130,4 +128,12 @@ public struct ChannelReceiver: ~Copyable, Sendable {
     /// The messages as an asynchronous sequence, which ends when the sender
     /// closes the channel. Cancelling the task ends a wait with ``ChannelError/cancelled``.
     public consuming func messages() -> ReceivedMessages { ReceivedMessages(reader: reader) }
+}
+
+/// Opens the channel `name`, creating it with `configuration` when it is given and the channel does not exist.
+private func openChannel(
+    _ name: SegmentName, _ configuration: RingConfiguration?, _ mode: UInt32, _ backend: Backend
+) throws(ChannelError) -> RingCore {
+    try RingCore.open(name, flavour: .channel, configuration: configuration, slots: 1,
+                      policy: .lossless, mode: mode, backend: backend)
 }

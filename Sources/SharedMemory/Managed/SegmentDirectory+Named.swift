@@ -19,7 +19,6 @@ extension SegmentDirectory {
         let stale = names.filter { seen.insert($0.posixName).inserted }.compactMap { name in
             inspect(String(name.posixName.dropFirst()), users: usersByPath[path + name.posixName] ?? [], backend: backend)
         }.filter(\.isStale)
-        guard !dryRun else { return stale }
-        return stale.filter { removeIfStillStale($0.name, backend: backend) }
+        return removing(stale, dryRun: dryRun, backend: backend)
     }
 }

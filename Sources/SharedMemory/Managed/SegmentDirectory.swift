@@ -57,7 +57,12 @@ public enum SegmentDirectory {
     /// under its exclusive lock just before it is removed, so one that a
     /// process starts using meanwhile is left alone.
     public static func removeStale(dryRun: Bool = false, backend: Backend = .default) -> [SegmentInfo] {
-        let stale = list(backend: backend).filter(\.isStale)
+        removing(list(backend: backend).filter(\.isStale), dryRun: dryRun, backend: backend)
+    }
+
+    /// Removes each of `stale` that is still stale under its exclusive lock
+    /// and returns those; with `dryRun`, returns them all and removes nothing.
+    static func removing(_ stale: [SegmentInfo], dryRun: Bool, backend: Backend) -> [SegmentInfo] {
         guard !dryRun else { return stale }
         return stale.filter { removeIfStillStale($0.name, backend: backend) }
     }
@@ -130,9 +135,10 @@ public enum SegmentDirectory {
         let file = String(name.dropFirst())
         // This process holds the segment open now; any other user keeps it.
         let users = SegmentUsers.processes(using: path + "/" + file).filter { $0 != getpid() }
-        guard let info = inspect(file, users: users, backend: backend), info.users.isEmpty else { return false }
+        guard var info = inspect(file, users: users, backend: backend) else { return false }
         // `inspect` saw our own exclusive lock as "locked"; nobody else can hold it now.
-        guard info.isInitialising || (info.header != nil && info.creatorAlive == false) else { return false }
+        info.isLocked = false
+        guard info.isStale else { return false }
         return (try? system.unlink(name)) != nil
     }
 }
