@@ -104,19 +104,7 @@ public struct ManagedSegment: ~Copyable {
                 try? system.unlink(name.posixName)
                 throw failure(error, "flock")
             }
-            do {
-                try system.truncate(opened.descriptor, size: UInt64(total))
-            } catch {
-                try? system.unlink(name.posixName)
-                throw failure(error, "ftruncate", "could not size the segment to \(total) bytes")
-            }
-            do {
-                try system.reserve(opened.descriptor, size: UInt64(total))
-            } catch {
-                let free = try? system.freeSpace(opened.descriptor)
-                try? system.unlink(name.posixName)
-                throw failure(error, "posix_fallocate", SharedMemorySegment.spaceReason(needed: total, free: free))
-            }
+            try SharedMemorySegment.sizeNewSegment(opened.descriptor, name: name, size: total, backend: backend)
             let header = SegmentHeader(totalSize: UInt64(total), kind: kind, creator: .current,
                                        creatorUID: geteuid(), lifetime: lifetime)
             do {

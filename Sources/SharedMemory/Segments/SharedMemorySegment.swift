@@ -77,19 +77,7 @@ public struct SharedMemorySegment: ~Copyable {
                 try? system.unlink(name.posixName)
                 throw failure(error, "fchmod")
             }
-            do {
-                try system.truncate(opened.descriptor, size: UInt64(size))
-            } catch {
-                try? system.unlink(name.posixName)
-                throw failure(error, "ftruncate", "could not size the segment to \(size) bytes")
-            }
-            do {
-                try system.reserve(opened.descriptor, size: UInt64(size))
-            } catch {
-                let free = try? system.freeSpace(opened.descriptor)
-                try? system.unlink(name.posixName)
-                throw failure(error, "posix_fallocate", spaceReason(needed: size, free: free))
-            }
+            try sizeNewSegment(opened.descriptor, name: name, size: size, backend: backend)
         } else if let refusal = ownerRefusal(of: opened.descriptor, name: name, allowed: allowOtherOwner, backend: backend) {
             throw failure(.operationNotPermitted, "fstat", refusal)
         }
@@ -136,6 +124,27 @@ public struct SharedMemorySegment: ~Copyable {
         guard status.uid != me else { return nil }
         return "\(name.posixName) belongs to \(userName(status.uid)), not to \(userName(me)); "
             + "allow other owners explicitly to use it"
+    }
+
+    /// Sizes a segment this process has just created and reserves its
+    /// memory, so that a full file system fails here and not with SIGBUS
+    /// later; on failure removes the name again.
+    static func sizeNewSegment(_ descriptor: Int32, name: SegmentName, size: Int, backend: Backend) throws(SharedMemoryError) {
+        let system = backend.implementation
+        func failure(_ errno: Errno, _ call: String, _ reason: String) -> SharedMemoryError {
+            try? system.unlink(name.posixName)
+            return SharedMemoryError(operation: .create, errno: errno, systemCall: call, reason: reason, backend: backend)
+        }
+        do {
+            try system.truncate(descriptor, size: UInt64(size))
+        } catch {
+            throw failure(error, "ftruncate", "could not size the segment to \(size) bytes")
+        }
+        do {
+            try system.reserve(descriptor, size: UInt64(size))
+        } catch {
+            throw failure(error, "posix_fallocate", spaceReason(needed: size, free: try? system.freeSpace(descriptor)))
+        }
     }
 
     /// Says how much space a segment needed and how much was free.
