@@ -151,7 +151,12 @@ struct ChannelTests {
             if case .badChannel(let why) = channelError({ () throws(ChannelError) in try ChannelReceiver.open(segmentName, creating: nil) }) {
                 #expect(why.contains("no ring magic"))
             } else { Issue.record("a ring without magic opened") }
-            try segment.map(offset: SegmentHeader.size, length: 20).write([0x52, 0x49, 0x4e, 0x47, 1, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f])
+            // A ring of the first layout version is refused by name, not misread.
+            try segment.map(offset: SegmentHeader.size, length: 8).write([0x52, 0x49, 0x4e, 0x47, 1, 0, 0, 0])
+            if case .badChannel(let why) = channelError({ () throws(ChannelError) in try ChannelReceiver.open(segmentName, creating: nil) }) {
+                #expect(why.contains("ring layout version 1; this library reads 2"))
+            } else { Issue.record("a ring of layout version 1 opened") }
+            try segment.map(offset: SegmentHeader.size, length: 20).write([0x52, 0x49, 0x4e, 0x47, 2, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f])
             if case .badChannel(let why) = channelError({ () throws(ChannelError) in try ChannelReceiver.open(segmentName, creating: nil) }) {
                 #expect(why.contains("largest message"))
             } else { Issue.record("a ring with an impossible maximum opened") }

@@ -75,10 +75,16 @@ extension RingCore {
     static func status(_ core: RingCore) -> ChannelStatus {
         let write = core.writePosition.pointee.load(ordering: .acquiring)
         let published = core.published.pointee.load(ordering: .acquiring)
-        let writer: ChannelStatus.WriterState = switch core.writerState.pointee.load(ordering: .acquiring) {
-        case RingLayout.WriterState.attached.rawValue: core.roleIsHeld(slot: nil) ? .attached : .dead
-        case RingLayout.WriterState.closed.rawValue: .closed
-        default: .none
+        // Liveness from the writer's lock; the state word only tells a
+        // clean close from a death.
+        let writer: ChannelStatus.WriterState = if core.roleIsHeld(slot: nil) {
+            .attached
+        } else {
+            switch core.writerState.pointee.load(ordering: .acquiring) {
+            case RingLayout.WriterState.closed.rawValue: .closed
+            case RingLayout.WriterState.never.rawValue where write == 0: .none
+            default: .dead
+            }
         }
         var readers: [ChannelStatus.Reader] = []
         for slot in 0..<core.slotCount {

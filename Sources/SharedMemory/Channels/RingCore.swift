@@ -112,7 +112,6 @@ final class RingCore: @unchecked Sendable {
     var oldestPosition: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Offset.oldestPosition) }
     var oldestSequence: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Offset.oldestSequence) }
     var writerState: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.writerState) }
-    var slotLock: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.slotLock) }
     var dataEvent: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.dataEvent) }
     var dataSleepers: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.dataSleepers) }
     var spaceEvent: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.spaceEvent) }
@@ -153,27 +152,34 @@ final class RingCore: @unchecked Sendable {
         (try? system.rangeIsLocked(descriptor, offset: Self.lockByte(slot: slot), length: 1)) ?? true
     }
 
-    /// Runs `body` holding the slot lock, which orders joins against the
-    /// writer's scans of the slots. A holder that died is detected and replaced.
-    func withSlotLock<R>(_ body: () -> R) -> R {
-        let me = UInt32(bitPattern: getpid())
-        var attempts = 0
-        while true {
-            let (exchanged, holder) = slotLock.pointee.compareExchange(expected: 0, desired: me, ordering: .acquiring)
-            if exchanged { break }
-            attempts += 1
-            if attempts & 1023 == 0 {
-                if kill(pid_t(bitPattern: holder), 0) != 0 && errno == ESRCH {
-                    _ = slotLock.pointee.compareExchange(expected: holder, desired: 0, ordering: .relaxed)
-                } else {
-                    sched_yield()
-                }
-            } else {
-                cshm_spin_pause()
-            }
-        }
-        defer { slotLock.pointee.store(0, ordering: .releasing) }
-        return body()
+    // MARK: Trust
+
+    /// The file size the ring needs: the managed header and the payload.
+    var fileSize: UInt64 { UInt64(SegmentHeader.size + view.count) }
+
+    /// Whether the segment was truncated under this process.
+    func isTruncated() -> Bool {
+        guard let size = try? system.size(descriptor) else { return false }
+        return size < fileSize
+    }
+
+    /// The error for shared state that breaks the ring's rules: a
+    /// truncation when the segment shrank, otherwise corruption.
+    func corrupt(_ reason: @autoclosure () -> String) -> ChannelError {
+        if let error = truncation() { return error }
+        return .badChannel("\(name.posixName): \(reason())")
+    }
+
+    /// A truncation error if the segment shrank under this process.
+    func truncation() -> ChannelError? {
+        guard isTruncated() else { return nil }
+        let size = (try? system.size(descriptor)).map { "\($0)" } ?? "fewer"
+        return .badChannel("\(name.posixName) was truncated to \(size) bytes under this process; the ring needs \(fileSize)")
+    }
+
+    /// The periodic check of a waiting side: the segment is still whole.
+    func checkIntact() throws(ChannelError) {
+        if let error = truncation() { throw error }
     }
 
     // MARK: Waiting
@@ -199,7 +205,7 @@ final class RingCore: @unchecked Sendable {
     /// `.spin`) sleeping on `event`. Throws `.timedOut` at `deadline`, what
     /// `check` throws (a dead peer), or `.cancelled` when `cancelled()` holds.
     func wait(
-        until ready: () -> Bool,
+        until ready: () throws(ChannelError) -> Bool,
         event: UnsafeMutablePointer<Atomic<UInt32>>, sleepers: UnsafeMutablePointer<Atomic<UInt32>>,
         sleeping: UnsafeMutablePointer<Atomic<UInt32>>,
         strategy: WaitStrategy, deadline: ContinuousClock.Instant?,
@@ -209,7 +215,7 @@ final class RingCore: @unchecked Sendable {
         var spins = 0
         var nextCheck: ContinuousClock.Instant?
         while spins < spinLimit {
-            if ready() { return }
+            if try ready() { return }
             cshm_spin_pause()
             spins &+= 1
             if spins & 1023 == 0 {
@@ -220,6 +226,7 @@ final class RingCore: @unchecked Sendable {
                     continue
                 }
                 if now >= due {
+                    try checkIntact()
                     try check()
                     if cancelled() { throw .cancelled }
                     nextCheck = now + Self.checkInterval
@@ -233,7 +240,12 @@ final class RingCore: @unchecked Sendable {
             // role over from a process that died asleep can take it back out.
             sleeping.pointee.store(1, ordering: .relaxed)
             sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            if ready() {
+            let readyNow: Bool
+            do { readyNow = try ready() } catch {
+                leaveSleep(sleepers, sleeping)
+                throw error
+            }
+            if readyNow {
                 leaveSleep(sleepers, sleeping)
                 return
             }
@@ -248,8 +260,9 @@ final class RingCore: @unchecked Sendable {
             }
             try? system.futexWait(futexWord, expected: seen, timeout: slice)
             leaveSleep(sleepers, sleeping)
-            if ready() { return }
+            if try ready() { return }
             if let deadline, ContinuousClock.now >= deadline { throw .timedOut }
+            try checkIntact()
             try check()
             if cancelled() { throw .cancelled }
         }

@@ -12,6 +12,12 @@ struct RingRecord {
 }
 
 /// The reading side of a ring, through one reader slot. Not for concurrent use.
+///
+/// Every word it loads from the ring is checked before it steers anything:
+/// positions are multiples of 8 and within a capacity of each other, records
+/// fit the data area and what was published, flags are known. A word that
+/// breaks a rule is reported as ``ChannelError/badChannel(_:)``; the loops
+/// that follow positions take a bounded number of steps.
 @usableFromInline
 final class RingReader: @unchecked Sendable {
     @usableFromInline let core: RingCore
@@ -21,16 +27,17 @@ final class RingReader: @unchecked Sendable {
     @exclusivity(unchecked) private var cachedWrite: UInt64
     @exclusivity(unchecked) private var nextSequence: UInt64
     @exclusivity(unchecked) private var detached = false
+    /// Whether this reader has seen the writer hold its lock.
+    @exclusivity(unchecked) private var sawWriter = false
     /// Set to end a wait from another thread (task cancellation).
     let cancellation = Atomic<Bool>(false)
 
-    /// Attaches to reader slot `slot` (a channel's receiver uses slot 0).
-    private init(core: RingCore, slot: Int, strategy: WaitStrategy) {
+    private init(core: RingCore, slot: Int, strategy: WaitStrategy, position: UInt64, nextSequence: UInt64) {
         self.core = core
         self.slot = slot
         self.strategy = strategy
-        position = core.slotWord64(slot, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .acquiring)
-        nextSequence = core.slotWord64(slot, RingLayout.SlotOffset.nextSequence).pointee.load(ordering: .acquiring)
+        self.position = position
+        self.nextSequence = nextSequence
         cachedWrite = position
     }
 
@@ -39,33 +46,53 @@ final class RingReader: @unchecked Sendable {
         guard try core.claimRole(slot: 0) else {
             throw .busy("another process is already receiving from \(core.name.posixName)")
         }
+        let position = core.slotWord64(0, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .acquiring)
+        let write = core.writePosition.pointee.load(ordering: .acquiring)
+        guard position & 7 == 0, write & 7 == 0, write &- position <= UInt64(core.capacity) else {
+            core.releaseRole(slot: 0)
+            throw core.corrupt("the read position \(position) is not a multiple of 8 within a capacity behind the write position \(write)")
+        }
         core.forgetDeadSleeper(core.dataSleepers, core.sleepingFlag(slot: 0))
         core.slotState(0).pointee.store(RingLayout.SlotState.attached.rawValue, ordering: .releasing)
-        return RingReader(core: core, slot: 0, strategy: strategy)
+        let sequence = core.slotWord64(0, RingLayout.SlotOffset.nextSequence).pointee.load(ordering: .acquiring)
+        return RingReader(core: core, slot: 0, strategy: strategy, position: position, nextSequence: sequence)
     }
 
     /// A new subscriber: a free slot, reading from the next message published.
+    ///
+    /// There is no lock between joining subscribers and the writer's scans of
+    /// the slots: the joiner stores a start position, marks its slot
+    /// attached, then loads the write position again and starts there. A
+    /// scan that missed the slot was made while the writer was at or behind
+    /// that second position, so the writer never overwrites what the
+    /// subscriber will read.
     static func subscriber(core: RingCore, strategy: WaitStrategy) throws(ChannelError) -> RingReader {
-        let slot: Int? = core.withSlotLock {
-            // A slot whose lock nobody holds is free, or was left by a subscriber that died.
-            for slot in 0..<core.slotCount {
-                guard (try? core.claimRole(slot: slot)) == true else { continue }
-                core.forgetDeadSleeper(core.dataSleepers, core.sleepingFlag(slot: slot))
-                let start = core.writePosition.pointee.load(ordering: .acquiring)
-                let sequence = core.published.pointee.load(ordering: .acquiring)
-                core.slotWord64(slot, RingLayout.SlotOffset.readPosition).pointee.store(start, ordering: .relaxed)
-                core.slotWord64(slot, RingLayout.SlotOffset.nextSequence).pointee.store(sequence, ordering: .relaxed)
-                core.slotWord64(slot, RingLayout.SlotOffset.missed).pointee.store(0, ordering: .relaxed)
-                core.slotWord64(slot, RingLayout.SlotOffset.received).pointee.store(0, ordering: .relaxed)
-                core.slotState(slot).pointee.store(RingLayout.SlotState.attached.rawValue, ordering: .releasing)
-                return slot
+        // A slot whose lock nobody holds is free, or was left by a subscriber that died.
+        for slot in 0..<core.slotCount {
+            guard try core.claimRole(slot: slot) else { continue }
+            CrashPoint.reach(.joinClaimed)
+            core.forgetDeadSleeper(core.dataSleepers, core.sleepingFlag(slot: slot))
+            let readPosition = core.slotWord64(slot, RingLayout.SlotOffset.readPosition)
+            readPosition.pointee.store(core.writePosition.pointee.load(ordering: .acquiring), ordering: .sequentiallyConsistent)
+            core.slotWord64(slot, RingLayout.SlotOffset.missed).pointee.store(0, ordering: .relaxed)
+            core.slotWord64(slot, RingLayout.SlotOffset.received).pointee.store(0, ordering: .relaxed)
+            core.slotState(slot).pointee.store(RingLayout.SlotState.attached.rawValue, ordering: .sequentiallyConsistent)
+            CrashPoint.reach(.joinAttached)
+            let start = core.writePosition.pointee.load(ordering: .sequentiallyConsistent)
+            guard start & 7 == 0 else {
+                core.slotState(slot).pointee.store(RingLayout.SlotState.free.rawValue, ordering: .releasing)
+                core.releaseRole(slot: slot)
+                throw core.corrupt("the write position \(start) is not a multiple of 8")
             }
-            return nil
+            readPosition.pointee.store(start, ordering: .sequentiallyConsistent)
+            // Loaded after the position, so it is at least the sequence number of the
+            // record at `start`; a count that ran ahead only makes the first
+            // missed count smaller (never negative: it is clamped at 0).
+            let sequence = core.published.pointee.load(ordering: .acquiring)
+            core.slotWord64(slot, RingLayout.SlotOffset.nextSequence).pointee.store(sequence, ordering: .relaxed)
+            return RingReader(core: core, slot: slot, strategy: strategy, position: start, nextSequence: sequence)
         }
-        guard let slot else {
-            throw .busy("all \(core.slotCount) subscriber slots of \(core.name.posixName) are taken")
-        }
-        return RingReader(core: core, slot: slot, strategy: strategy)
+        throw .busy("all \(core.slotCount) subscriber slots of \(core.name.posixName) are taken")
     }
 
     deinit { detach() }
@@ -76,6 +103,7 @@ final class RingReader: @unchecked Sendable {
         detached = true
         let state: RingLayout.SlotState = core.flavour == .channel ? .active : .free
         core.slotState(slot).pointee.store(state.rawValue, ordering: .sequentiallyConsistent)
+        CrashPoint.reach(.leaveStarted)
         core.releaseRole(slot: slot)
         core.wakeNow(core.spaceEvent) // a writer waiting for this reader re-checks
     }
@@ -98,22 +126,39 @@ final class RingReader: @unchecked Sendable {
 
     /// Moves a lapped reader to the oldest intact record; if even that is
     /// overwritten (a writer died between announcing an overwrite and moving
-    /// the oldest record), to the end of what was published.
-    private func resynchronize() {
-        position = core.oldestPosition.pointee.load(ordering: .acquiring)
-        if lapped(position) {
-            position = core.writePosition.pointee.load(ordering: .acquiring)
+    /// the oldest record) or breaks the rules, to the end of what was published.
+    private func resynchronize() throws(ChannelError) {
+        let write = core.writePosition.pointee.load(ordering: .acquiring)
+        let oldest = core.oldestPosition.pointee.load(ordering: .acquiring)
+        if oldest & 7 == 0 && write &- oldest <= UInt64(core.capacity) && !lapped(oldest) {
+            position = oldest
+        } else {
+            // The writer never announces more than a capacity past what it published.
+            guard write & 7 == 0, !lapped(write) else {
+                throw core.corrupt("the reserve position is more than a capacity ahead of the write position \(write)")
+            }
+            position = write
         }
+        cachedWrite = write
     }
+
+    /// The most steps ``next()`` takes (padding, resynchronisation) before
+    /// it reports that nothing is there yet; the waiting loops call it again.
+    private static let stepsPerLook = 4
 
     /// The next record, or `nil` when none is published yet.
     func next() throws(ChannelError) -> RingRecord? {
-        while true {
-            // Reload when this reader caught up with what it knew (or was
-            // moved past it by a resynchronisation).
-            if cachedWrite &- position == 0 || cachedWrite &- position > UInt64(Int64.max) {
+        for _ in 0..<Self.stepsPerLook {
+            var available = cachedWrite &- position
+            if available == 0 || available > UInt64(Int64.max) {
+                // Reload when this reader caught up with what it knew (or was
+                // moved past it by a resynchronisation).
                 cachedWrite = core.writePosition.pointee.load(ordering: .acquiring)
-                if cachedWrite &- position == 0 || cachedWrite &- position > UInt64(Int64.max) { return nil }
+                available = cachedWrite &- position
+                if available == 0 { return nil }
+                guard cachedWrite & 7 == 0, available <= UInt64(Int64.max) else {
+                    throw core.corrupt("the write position \(cachedWrite) is not a multiple of 8 or is behind the read position \(position)")
+                }
             }
             let offset = Int(truncatingIfNeeded: position & core.mask)
             // Length and flags first: a padding record may have only these 8 bytes before the end.
@@ -122,22 +167,32 @@ final class RingReader: @unchecked Sendable {
             if overwrites {
                 atomicMemoryFence(ordering: .acquiring)
                 if lapped(position) {
-                    resynchronize()
+                    try resynchronize()
                     continue
                 }
             }
-            if flags & RingLayout.paddingFlag != 0 {
-                position &+= UInt64(core.capacity - offset)
+            // Not lapped: what was read is what the writer published, and must follow the rules.
+            guard available <= UInt64(core.capacity) else {
+                throw core.corrupt("the write position \(cachedWrite) is more than a capacity ahead of the read position \(position)")
+            }
+            if flags == RingLayout.paddingFlag {
+                let skip = core.capacity - offset
+                guard offset != 0, UInt64(skip) <= available else {
+                    throw core.corrupt("a padding record at position \(position) breaks the rules")
+                }
+                position &+= UInt64(skip)
                 continue
             }
-            guard length <= core.maxMessageSize, offset + RingLayout.recordSize(length) <= core.capacity else {
-                throw .badChannel("a record at position \(position) of \(core.name.posixName) claims \(length) bytes")
+            let size = RingLayout.recordSize(length)
+            guard flags == 0, length <= core.maxMessageSize, offset + size <= core.capacity, UInt64(size) <= available else {
+                throw core.corrupt("a record at position \(position) claims \(length) bytes with flags \(flags)")
             }
             let sequence = core.recordSequence(at: offset)
             let missed = sequence &- nextSequence
             return RingRecord(payloadOffset: offset + RingLayout.recordHeaderSize, length: length,
                               sequence: sequence, missedBefore: missed > UInt64(Int64.max) ? 0 : missed)
         }
+        return nil
     }
 
     /// Whether `record` is still intact after it was read (always, unless the policy overwrites).
@@ -152,6 +207,7 @@ final class RingReader: @unchecked Sendable {
     /// Releases `record`: its space may be reused, and a sleeping writer is woken.
     @usableFromInline
     func release(_ record: RingRecord) {
+        CrashPoint.reach(.receiveUsed)
         position &+= UInt64(RingLayout.recordSize(record.length))
         nextSequence = record.sequence &+ 1
         let slotBase = RingLayout.Offset.slots0 + 64 * slot
@@ -164,23 +220,36 @@ final class RingReader: @unchecked Sendable {
         received.pointee.store(received.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         core.word64(slotBase + RingLayout.SlotOffset.nextSequence).pointee.store(nextSequence, ordering: .relaxed)
         core.word64(slotBase + RingLayout.SlotOffset.readPosition).pointee.store(position, ordering: .sequentiallyConsistent)
+        CrashPoint.reach(.receiveReleased)
         if !overwrites { core.wake(core.spaceEvent, core.spaceSleepers) }
     }
 
     /// Skips a record that was overwritten while it was read.
     @usableFromInline
-    func discard() { resynchronize() }
+    func discard() throws(ChannelError) { try resynchronize() }
 
     // MARK: Waiting
 
-    /// Whether the writer closed the ring.
+    /// Whether the writer closed the ring: its state says so and its lock is
+    /// released. A closed state while the lock is held is not an end (another
+    /// process may have written it), nor is a released lock without the state.
     private var writerClosed: Bool {
         core.writerState.pointee.load(ordering: .acquiring) == RingLayout.WriterState.closed.rawValue
+            && !core.roleIsHeld(slot: nil)
     }
 
+    /// Reports a writer that died: its lock is released, and it was seen
+    /// alive, or the ring shows it attached or published something, and it
+    /// did not close. Liveness comes from the kernel's lock, never from a word alone.
     private func checkWriter() throws(ChannelError) {
-        if core.writerState.pointee.load(ordering: .acquiring) == RingLayout.WriterState.attached.rawValue
-            && !core.roleIsHeld(slot: nil) {
+        if core.roleIsHeld(slot: nil) {
+            sawWriter = true
+            return
+        }
+        let state = core.writerState.pointee.load(ordering: .acquiring)
+        if state == RingLayout.WriterState.closed.rawValue { return }
+        if sawWriter || state == RingLayout.WriterState.attached.rawValue
+            || core.writePosition.pointee.load(ordering: .acquiring) != 0 {
             throw .peerDied("the sender of \(core.name.posixName)")
         }
     }
@@ -190,12 +259,19 @@ final class RingReader: @unchecked Sendable {
     @usableFromInline
     func waitForNext(deadline: ContinuousClock.Instant?) throws(ChannelError) -> RingRecord? {
         while true {
-            if let record = try next() { return record }
+            if let record = try next() {
+                CrashPoint.reach(.receiveFound)
+                return record
+            }
             if writerClosed {
                 // Anything published before the close is visible now.
-                if let record = try next() { return record }
+                if let record = try next() {
+                    CrashPoint.reach(.receiveFound)
+                    return record
+                }
                 return nil
             }
+            if let deadline, ContinuousClock.now >= deadline { throw .timedOut }
             try core.wait(
                 until: { [self] in
                     core.writePosition.pointee.load(ordering: .sequentiallyConsistent) != position || writerClosed
@@ -225,7 +301,7 @@ extension RingReader {
                 release(record)
                 return result
             }
-            discard()
+            try discard()
         }
     }
 
@@ -243,7 +319,7 @@ extension RingReader {
                 release(record)
                 return record.length
             }
-            discard()
+            try discard()
         }
     }
 
@@ -256,7 +332,7 @@ extension RingReader {
                 release(record)
                 return result
             }
-            discard()
+            try discard()
         }
         if isDrainedAndClosed { throw .closed }
         return nil
@@ -272,13 +348,12 @@ extension RingReader {
                 release(record)
                 return SubscriberMessage(bytes: bytes, sequence: record.sequence, missedBefore: record.missedBefore)
             }
-            discard()
+            try discard()
         }
     }
 
     /// Whether the writer closed the ring and this reader has received everything.
     var isDrainedAndClosed: Bool {
-        core.writerState.pointee.load(ordering: .acquiring) == RingLayout.WriterState.closed.rawValue
-            && core.writePosition.pointee.load(ordering: .acquiring) == currentPosition
+        core.writePosition.pointee.load(ordering: .acquiring) == currentPosition && writerClosed
     }
 }

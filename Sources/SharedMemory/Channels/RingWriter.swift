@@ -13,6 +13,8 @@ final class RingWriter: @unchecked Sendable {
     @exclusivity(unchecked) private var oldest: UInt64
     @exclusivity(unchecked) private var oldestSeq: UInt64
     @exclusivity(unchecked) private var isClosed = false
+    /// Whether this writer has seen the channel's receiver hold its lock.
+    @exclusivity(unchecked) private var sawReceiver = false
 
     init(core: RingCore, strategy: WaitStrategy) throws(ChannelError) {
         guard try core.claimRole(slot: nil) else {
@@ -20,25 +22,44 @@ final class RingWriter: @unchecked Sendable {
         }
         self.core = core
         self.strategy = strategy
+        // A writer continues the stream where the last one left it, but
+        // checks every word it takes over: another process may have written anything.
         position = core.writePosition.pointee.load(ordering: .acquiring)
         sequence = core.published.pointee.load(ordering: .acquiring)
         oldest = core.oldestPosition.pointee.load(ordering: .acquiring)
         oldestSeq = core.oldestSequence.pointee.load(ordering: .acquiring)
         cachedMinRead = position
+        guard position & 7 == 0 else {
+            core.releaseRole(slot: nil)
+            throw core.corrupt("the write position \(position) is not a multiple of 8")
+        }
+        if core.policy == .overwrite && !(oldest & 7 == 0 && position &- oldest <= UInt64(core.capacity)) {
+            // Readers resynchronise to the oldest position: start it afresh.
+            oldest = position
+            oldestSeq = sequence
+        }
         core.forgetDeadSleeper(core.spaceSleepers, core.sleepingFlag(slot: nil))
         core.writerState.pointee.store(RingLayout.WriterState.attached.rawValue, ordering: .releasing)
-        cachedMinRead = minimumReadPosition()
+        do {
+            cachedMinRead = try minimumReadPosition()
+        } catch {
+            close()
+            throw error
+        }
     }
 
     deinit { close() }
 
     /// Marks the ring closed: readers drain what is left, then see the end.
+    /// The end counts only once the writer's lock is released, so the lock
+    /// goes before the wake-up.
     func close() {
         guard !isClosed else { return }
         isClosed = true
         core.writerState.pointee.store(RingLayout.WriterState.closed.rawValue, ordering: .sequentiallyConsistent)
-        core.wakeNow(core.dataEvent)
+        CrashPoint.reach(.closeStarted)
         core.releaseRole(slot: nil)
+        core.wakeNow(core.dataEvent)
     }
 
     /// Messages published so far.
@@ -46,28 +67,50 @@ final class RingWriter: @unchecked Sendable {
 
     // MARK: Space
 
+    /// Whether `read` is a position a live reader can have: a multiple of 8,
+    /// at most a capacity behind this writer and not ahead of it.
+    @inline(__always)
+    private func isPlausibleReadPosition(_ read: UInt64) -> Bool {
+        read & 7 == 0 && position &- read <= UInt64(core.capacity)
+    }
+
     /// The slowest active reader's position; the write position when there is none.
-    private func minimumReadPosition() -> UInt64 {
+    ///
+    /// A channel's receiver position that breaks the rules is corruption. A
+    /// subscriber's is not counted: a subscriber that is joining may briefly
+    /// show a position it will move past before it reads (see the join in
+    /// ``RingReader``), and one that lies only harms itself.
+    private func minimumReadPosition() throws(ChannelError) -> UInt64 {
         if core.flavour == .channel {
             // Sequentially consistent: the sleep/wake argument needs this load in the total order.
-            return core.slotWord64(0, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .sequentiallyConsistent)
-        }
-        return core.withSlotLock {
-            var minimum = position
-            for slot in 0..<core.slotCount where core.slotState(slot).pointee.load(ordering: .acquiring) != RingLayout.SlotState.free.rawValue {
-                let read = core.slotWord64(slot, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .sequentiallyConsistent)
-                if read &- minimum > UInt64(Int64.max) { minimum = read } // read is behind minimum
+            let read = core.slotWord64(0, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .sequentiallyConsistent)
+            guard isPlausibleReadPosition(read) else {
+                throw core.corrupt("the receiver's read position \(read) is not within a capacity behind the write position \(position)")
             }
-            return minimum
+            return read
         }
+        var minimum = position
+        for slot in 0..<core.slotCount where core.slotState(slot).pointee.load(ordering: .acquiring) != RingLayout.SlotState.free.rawValue {
+            let read = core.slotWord64(slot, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .sequentiallyConsistent)
+            if isPlausibleReadPosition(read) && position &- read > position &- minimum { minimum = read }
+        }
+        return minimum
     }
 
     /// Frees the slots of subscribers that died (publish/subscribe), or
-    /// reports the channel's receiver that died.
+    /// reports the channel's receiver that died. Liveness comes from the
+    /// kernel's role locks; the slot states only say where to look.
     private func checkReaders() throws(ChannelError) {
         if core.flavour == .channel {
+            if core.roleIsHeld(slot: 0) {
+                sawReceiver = true
+                return
+            }
+            // A receiver that left cleanly marks its cursor active again; one
+            // that this writer saw and that is gone without that mark died.
             let state = core.slotState(0).pointee.load(ordering: .acquiring)
-            if state == RingLayout.SlotState.attached.rawValue && !core.roleIsHeld(slot: 0) {
+            if state == RingLayout.SlotState.attached.rawValue
+                || (sawReceiver && state != RingLayout.SlotState.active.rawValue) {
                 throw .peerDied("the receiver of \(core.name.posixName)")
             }
             return
@@ -76,13 +119,11 @@ final class RingWriter: @unchecked Sendable {
             let state = core.slotState(slot)
             guard state.pointee.load(ordering: .acquiring) != RingLayout.SlotState.free.rawValue,
                   !core.roleIsHeld(slot: slot) else { continue }
-            core.withSlotLock {
-                // Claim the dead slot's lock briefly so that a joiner cannot race us.
-                if (try? core.claimRole(slot: slot)) == true {
-                    core.forgetDeadSleeper(core.dataSleepers, core.sleepingFlag(slot: slot))
-                    state.pointee.store(RingLayout.SlotState.free.rawValue, ordering: .releasing)
-                    core.releaseRole(slot: slot)
-                }
+            // Claim the dead slot's lock briefly so that a joiner cannot race us.
+            if (try? core.claimRole(slot: slot)) == true {
+                core.forgetDeadSleeper(core.dataSleepers, core.sleepingFlag(slot: slot))
+                state.pointee.store(RingLayout.SlotState.free.rawValue, ordering: .releasing)
+                core.releaseRole(slot: slot)
             }
         }
     }
@@ -110,12 +151,12 @@ final class RingWriter: @unchecked Sendable {
         let total = need <= contiguous ? need : contiguous + need
         if core.policy == .lossless {
             if !hasSpace(total) {
-                cachedMinRead = minimumReadPosition()
+                cachedMinRead = try minimumReadPosition()
                 if !hasSpace(total) {
                     guard waits else { throw .timedOut }
                     try core.wait(
-                        until: { [self] in
-                            cachedMinRead = minimumReadPosition()
+                        until: { () throws(ChannelError) -> Bool in
+                            cachedMinRead = try minimumReadPosition()
                             return hasSpace(total)
                         },
                         event: core.spaceEvent, sleepers: core.spaceSleepers, sleeping: core.sleepingFlag(slot: nil),
@@ -131,6 +172,7 @@ final class RingWriter: @unchecked Sendable {
             core.writePaddingHeader(at: offset)
             position &+= UInt64(contiguous)
         }
+        CrashPoint.reach(.sendReserved)
         return Int(truncatingIfNeeded: position & core.mask) + RingLayout.recordHeaderSize
     }
 
@@ -143,7 +185,12 @@ final class RingWriter: @unchecked Sendable {
         guard end > UInt64(core.capacity) else { return }
         let firstKept = end - UInt64(core.capacity)
         var moved = false
-        while oldest < firstKept && oldest < position {
+        // Each step moves at least 8 bytes, so a capacity's worth of steps
+        // covers the ring; a step past this writer's position (a length
+        // another process garbled) ends the walk too.
+        var steps = core.capacity / 8 + 1
+        while oldest < firstKept && oldest < position && steps > 0 {
+            steps -= 1
             let offset = Int(truncatingIfNeeded: oldest & core.mask)
             if core.recordFlags(at: offset) & RingLayout.paddingFlag != 0 {
                 oldest &+= UInt64(core.capacity - offset)
@@ -153,8 +200,9 @@ final class RingWriter: @unchecked Sendable {
             }
             moved = true
         }
-        if oldest < firstKept {
-            // Everything written so far is overwritten: the next record is the oldest.
+        if oldest < firstKept || oldest > position {
+            // Everything written so far is overwritten (or the walk went
+            // astray): the next record is the oldest.
             oldest = position
             oldestSeq = sequence
             moved = true
@@ -168,12 +216,15 @@ final class RingWriter: @unchecked Sendable {
     /// Publishes the record reserved at `payloadOffset` with `length` bytes
     /// (at most what was reserved), and wakes readers that sleep.
     func commit(at payloadOffset: Int, length: Int) {
+        CrashPoint.reach(.sendFilled)
         let offset = payloadOffset - RingLayout.recordHeaderSize
         core.writeRecordHeader(at: offset, length: length, flags: 0, sequence: sequence)
         position &+= UInt64(RingLayout.recordSize(length))
         sequence &+= 1
         core.published.pointee.store(sequence, ordering: .relaxed)
+        CrashPoint.reach(.sendCommitted)
         core.writePosition.pointee.store(position, ordering: .sequentiallyConsistent)
+        CrashPoint.reach(.sendPublished)
         core.wake(core.dataEvent, core.dataSleepers)
     }
 
