@@ -18,7 +18,7 @@ struct BenchCommand: ParsableCommand {
             per second and 1 MiB messages in GB/s (10^9 bytes). Ratios compare with \
             the raw C ring that spins, measured in the same run. Build with -c release.
             """,
-        subcommands: [Run.self, Child.self],
+        subcommands: [Run.self, Instructions.self, Child.self],
         defaultSubcommand: Run.self)
 }
 
