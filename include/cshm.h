@@ -2,7 +2,8 @@
  * cshm.h - a thin C shim over POSIX shared memory.
  *
  * Every function returns 0 on success or an errno value on failure; none of
- * them prints, allocates or keeps global state. Calls that the kernel may
+ * them prints or allocates, and only the SIGBUS guard (cshm_guard_register,
+ * below) keeps process-wide state. Calls that the kernel may
  * interrupt are retried on EINTR. The header needs nothing but the C standard
  * headers, compiles as C99, C11 and C++, and can be used without Swift:
  *
@@ -155,6 +156,65 @@ int cshm_unmap(void *address, size_t length);
 /* Writes a view's changes back (msync with MS_SYNC), same arguments as
  * cshm_unmap. */
 int cshm_sync(void *address, size_t length);
+
+/*
+ * The SIGBUS guard: surviving a peer that truncates a mapped segment.
+ *
+ * Any process that can open a segment for writing can shrink it (ftruncate);
+ * locks are advisory and /dev/shm files cannot be sealed. The next access to
+ * a mapped page past the new end then raises SIGBUS, which kills the process.
+ * A registered mapping is protected: when an access inside it faults, the
+ * shim's SIGBUS handler maps anonymous zero pages over the whole registered
+ * range (MAP_FIXED), sets the mapping's flag and returns, so the faulting
+ * instruction runs again on zeros. From then on the range reads as zeros and
+ * writes go nowhere near the segment; the caller checks the flag
+ * (cshm_guard_tripped) after its accesses and reports the truncation.
+ *
+ * This is the shim's one piece of process-wide state, because a signal
+ * disposition is process-wide: one handler, installed on the first
+ * registration, and one fixed registry of CSHM_GUARD_CAPACITY ranges that the
+ * handler reads with atomic loads only (no locks, no allocation, so it is
+ * async-signal-safe); registering and unregistering take a mutex. The
+ * handler that was installed before is kept: it is called (SA_SIGINFO or
+ * plain) for every SIGBUS outside the registered ranges, and when there was
+ * none (SIG_DFL or SIG_IGN) the default action is restored, so such a fault
+ * still kills the process with SIGBUS. A handler installed after the first
+ * registration replaces the guard; the shim cannot notice that.
+ *
+ * Unregister a range before unmapping it: a fault in a range that another
+ * thread is unregistering at that moment may or may not be absorbed.
+ */
+enum {
+    CSHM_GUARD_CAPACITY = 4096 /* ranges registered at once, process-wide */
+};
+
+/* Registers [address, address + length) (the range is widened to whole
+ * pages) with the SIGBUS guard, installing the process-wide SIGBUS handler on
+ * first use (thread-safe, idempotent; the previous handler is kept and called
+ * for faults outside registered ranges). `writable` says how to map the
+ * replacement pages. On success *guard_out is a small non-negative id.
+ * EINVAL for a NULL address, a zero length or a range that wraps around;
+ * ENOSPC when the registry is full. */
+int cshm_guard_register(void *address, size_t length, int writable,
+                        int *guard_out);
+
+/* Unregisters; call before unmapping the range. EINVAL for an id that is not
+ * registered. */
+int cshm_guard_unregister(int guard);
+
+/* The word that becomes non-zero once a fault in the guard's range was
+ * absorbed (the range then reads as zeros and writes go nowhere). Valid
+ * until unregistered; NULL for an id that is not registered. */
+const volatile uint32_t *cshm_guard_flag(int guard);
+
+/* Reads a guard's word after the accesses before it (a compiler-only signal
+ * fence, no CPU fence): 1 when tripped. The handler runs on the faulting
+ * thread, so the fence is all that thread needs; another thread sees the
+ * word set before it can see the zero pages. */
+static inline int cshm_guard_tripped(const volatile uint32_t *flag) {
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return *flag != 0;
+}
 
 /*
  * Writes "<operation> failed w/err 0x%08lx" into `buffer`, the report format

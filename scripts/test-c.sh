@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The C side tests: include/cshm.h compiles alone as C99, C11 and C++17;
 # libCShm.a builds with cc alone and with SwiftPM, and a plain C program
-# (Tests/CInterop/cshm_peer.c) links against both; and that C program shares
-# segments with the Swift shm-server and shm-client in both directions.
+# (Tests/CInterop/cshm_peer.c) links against both; that C program shares
+# segments with the Swift shm-server and shm-client in both directions; and
+# the SIGBUS guard absorbs truncation faults (Tests/CInterop/cshm_guard_test.c).
 # Prints each check and ends with "N passed, M failed"; exits 1 on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -294,6 +295,55 @@ check_if "${peer_ok[cc]}" cshm_peer \
 check_if "${peer_ok[cc]}" cshm_peer \
     "cshm_peer write of an existing name prints CreateFileMapping failed w/err 0x00000011, exits 1" \
     existing_segment "$work/cshm_peer-cc"
+
+# --- g. The SIGBUS guard -----------------------------------------------------
+
+# guard_case PROGRAM CASE: runs one case of cshm_guard_test on a fresh name;
+# it must exit 0 (a SIGBUS that was not absorbed ends it with status 135).
+guard_case() {
+    local name
+    next_name
+    timeout 10 "$1" "$2" "$name"
+}
+
+# link_guard_test LIBRARY OUTPUT: links cshm_guard_test, adding -pthread
+# (the registry's mutex, outside libc before glibc 2.34) only when needed.
+link_guard_test() {
+    local compile=(cc -std=c11 "${strict[@]}" -Iinclude Tests/CInterop/cshm_guard_test.c "$1" -o "$2")
+    "${compile[@]}" 2>/dev/null || "${compile[@]}" -pthread -lrt
+}
+
+# guard_with_swiftpm_library: the SwiftPM libCShm.a carries the guard too.
+guard_with_swiftpm_library() {
+    link_guard_test "$bin/libCShm.a" "$work/cshm_guard_test-swiftpm" &&
+        guard_case "$work/cshm_guard_test-swiftpm" absorb-read
+}
+
+echo "== the SIGBUS guard (Tests/CInterop/cshm_guard_test.c)"
+guard_ok=0
+if [ "${peer_ok[cc]}" -eq 1 ]; then
+    check "cshm_guard_test links against the cc-built libCShm.a" \
+        link_guard_test "$work/cc/libCShm.a" "$work/cshm_guard_test"
+    guard_ok=$ok
+fi
+check_if "$guard_ok" cshm_guard_test \
+    "a truncated, registered mapping reads zeros and trips its flag; exit 0" \
+    guard_case "$work/cshm_guard_test" absorb-read
+check_if "$guard_ok" cshm_guard_test \
+    "a truncated, registered mapping takes writes and trips its flag; exit 0" \
+    guard_case "$work/cshm_guard_test" absorb-write
+check_if "$guard_ok" cshm_guard_test \
+    "a fault outside registered mappings still kills with SIGBUS (wait status checked)" \
+    guard_case "$work/cshm_guard_test" unregistered
+check_if "$guard_ok" cshm_guard_test \
+    "a SIGBUS handler installed before the guard still gets faults outside it" \
+    guard_case "$work/cshm_guard_test" chained
+check_if "$guard_ok" cshm_guard_test \
+    "many registrations and unregistrations; a full registry gives ENOSPC" \
+    guard_case "$work/cshm_guard_test" registry
+check_if "${peer_ok[swiftpm]}" "the SwiftPM libCShm.a" \
+    "cshm_guard_test links against the SwiftPM libCShm.a; a truncated, registered mapping reads zeros" \
+    guard_with_swiftpm_library
 
 # --- Summary -----------------------------------------------------------------
 

@@ -18,11 +18,17 @@ int cshm_header_check(void) {
     int (*format_function)(char *, size_t, const char *, int) =
         cshm_format_error;
     const char *(*name_function)(int) = cshm_error_name;
+    int (*guard_function)(void *, size_t, int, int *) = cshm_guard_register;
+    const volatile uint32_t *(*flag_function)(int) = cshm_guard_flag;
+    /* The inline reader compiles here too. */
+    static const volatile uint32_t word = 0;
+    int tripped = cshm_guard_tripped(&word);
 
     /* The flags are constant expressions that combine with '|'. */
     int flags = CSHM_READ_WRITE | CSHM_CREATE | CSHM_EXCLUSIVE;
 
     return (open_function != 0) + (map_function != 0) +
-           (format_function != 0) + (name_function != 0) + flags +
-           CSHM_READ_ONLY;
+           (format_function != 0) + (name_function != 0) +
+           (guard_function != 0) + (flag_function != 0) + tripped + flags +
+           CSHM_READ_ONLY + CSHM_GUARD_CAPACITY;
 }

@@ -110,6 +110,22 @@ public struct CShmBackend: SharedMemoryBackend {
         try check(cshm_sync(address, length))
     }
 
+    public func guardMapping(_ address: UnsafeMutableRawPointer, length: Int, writable: Bool) throws(Errno) -> MappingGuard {
+        guard length > 0 else { throw .invalidArgument }
+        var id: Int32 = -1
+        try check(cshm_guard_register(address, length, writable ? 1 : 0, &id))
+        guard let flag = cshm_guard_flag(id) else {
+            _ = cshm_guard_unregister(id)
+            throw .invalidArgument
+        }
+        return MappingGuard(id: id, flag: UnsafePointer(flag))
+    }
+
+    public func unguardMapping(_ mappingGuard: MappingGuard) {
+        // Fails only for an id that is not registered, which a MappingGuard never holds twice.
+        _ = cshm_guard_unregister(mappingGuard.id)
+    }
+
     public var pageSize: Int { cshm_page_size() }
 
     public func formatError(operation: String, errno: Errno) -> String {

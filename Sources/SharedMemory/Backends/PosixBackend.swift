@@ -135,6 +135,17 @@ public struct PosixBackend: SharedMemoryBackend {
         try CShmBackend().futexWake(address, count: count)
     }
 
+    /// The SIGBUS guard is a signal handler, which must be async-signal-safe:
+    /// Swift code cannot promise that (it may allocate, take locks or retain),
+    /// so the guard goes through the C shim on both backends, like futexes.
+    public func guardMapping(_ address: UnsafeMutableRawPointer, length: Int, writable: Bool) throws(Errno) -> MappingGuard {
+        try CShmBackend().guardMapping(address, length: length, writable: writable)
+    }
+
+    public func unguardMapping(_ mappingGuard: MappingGuard) {
+        CShmBackend().unguardMapping(mappingGuard)
+    }
+
     public func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno) {
         if retryingInterrupts({ fchmod(descriptor, mode_t(mode)) }) != 0 { throw .current }
     }

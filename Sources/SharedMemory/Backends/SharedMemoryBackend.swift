@@ -98,6 +98,17 @@ public protocol SharedMemoryBackend: Sendable {
     func unmap(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno)
     /// Writes a view's changes back (`msync(MS_SYNC)`).
     func sync(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno)
+    /// Registers a mapping with the SIGBUS guard (see `cshm.h`), so that
+    /// when another process truncates the segment under it, an access past
+    /// the new end reads zeros instead of killing this process; the
+    /// returned guard then reports ``MappingGuard/isTripped``. The range is
+    /// widened to whole pages; `writable` says how the zero pages are mapped.
+    /// Call ``unguardMapping(_:)`` before unmapping.
+    /// - Throws: `EINVAL` for an empty or wrapping range, `ENOSPC` when the
+    ///   process-wide registry (`CSHM_GUARD_CAPACITY` ranges) is full.
+    func guardMapping(_ address: UnsafeMutableRawPointer, length: Int, writable: Bool) throws(Errno) -> MappingGuard
+    /// Unregisters what ``guardMapping(_:length:writable:)`` registered.
+    func unguardMapping(_ mappingGuard: MappingGuard)
     /// The system page size.
     var pageSize: Int { get }
     /// `"<operation> failed w/err 0x%08lx"`, the Windows sample's report.
