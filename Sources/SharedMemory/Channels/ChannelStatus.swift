@@ -67,7 +67,12 @@ public struct ChannelStatus: Hashable, Sendable {
         } catch {
             throw .segment(error)
         }
-        return RingCore.status(try RingCore(segment: segment, expected: nil, access: .readOnly))
+        let core = try RingCore(segment: segment, expected: nil, access: .readOnly)
+        let status = RingCore.status(core)
+        // A peer may truncate the segment while it is read: the guard turns
+        // that into zeros, which must not pass for a status.
+        if let error = core.truncation() { throw error }
+        return status
     }
 }
 

@@ -18,6 +18,9 @@ final class RingCore: @unchecked Sendable {
     let flavour: Flavour
     let system: any SharedMemoryBackend
     let descriptor: Int32
+    /// The view's registration with the SIGBUS guard: a peer that truncates
+    /// the segment trips it instead of killing this process.
+    @usableFromInline let mappingGuard: MappingGuard
 
     enum Flavour: UInt32 {
         case channel = 0
@@ -68,8 +71,19 @@ final class RingCore: @unchecked Sendable {
         self.data = base + RingLayout.dataOffset(slots: slots)
         self.system = segment.segment.backend.implementation
         self.descriptor = segment.segment.handle.descriptor
+        do {
+            mappingGuard = try system.guardMapping(base, length: view.count, writable: access == .readWrite)
+        } catch {
+            throw .segment(SharedMemoryError(operation: .map, errno: error, systemCall: "cshm_guard_register",
+                                             backend: segment.segment.backend))
+        }
         self.view = view
         self.segment = segment
+    }
+
+    deinit {
+        // Before the view is unmapped, as the guard requires.
+        system.unguardMapping(mappingGuard)
     }
 
     /// Opens the ring `name`, creating it with `configuration` when it does not exist.
@@ -157,8 +171,10 @@ final class RingCore: @unchecked Sendable {
     /// The file size the ring needs: the managed header and the payload.
     var fileSize: UInt64 { UInt64(SegmentHeader.size + view.count) }
 
-    /// Whether the segment was truncated under this process.
+    /// Whether the segment was truncated under this process: a fault in
+    /// the mapping was absorbed, or the file is shorter than the ring.
     func isTruncated() -> Bool {
+        if mappingGuard.isTripped { return true }
         guard let size = try? system.size(descriptor) else { return false }
         return size < fileSize
     }
@@ -172,7 +188,12 @@ final class RingCore: @unchecked Sendable {
 
     /// A truncation error if the segment shrank under this process.
     func truncation() -> ChannelError? {
-        guard isTruncated() else { return nil }
+        isTruncated() ? truncationError() : nil
+    }
+
+    /// The error for a segment that shrank under this process.
+    @usableFromInline
+    func truncationError() -> ChannelError {
         let size = (try? system.size(descriptor)).map { "\($0)" } ?? "fewer"
         return .badChannel("\(name.posixName) was truncated to \(size) bytes under this process; the ring needs \(fileSize)")
     }

@@ -197,7 +197,6 @@ final class RingReader: @unchecked Sendable {
 
     /// Whether `record` is still intact after it was read (always, unless the policy overwrites).
     @inline(__always)
-    @usableFromInline
     func stillValid(_ record: RingRecord) -> Bool {
         guard overwrites else { return true }
         atomicMemoryFence(ordering: .acquiring)
@@ -205,7 +204,6 @@ final class RingReader: @unchecked Sendable {
     }
 
     /// Releases `record`: its space may be reused, and a sleeping writer is woken.
-    @usableFromInline
     func release(_ record: RingRecord) {
         CrashPoint.reach(.receiveUsed)
         position &+= UInt64(RingLayout.recordSize(record.length))
@@ -225,7 +223,6 @@ final class RingReader: @unchecked Sendable {
     }
 
     /// Skips a record that was overwritten while it was read.
-    @usableFromInline
     func discard() throws(ChannelError) { try resynchronize() }
 
     // MARK: Waiting
@@ -290,6 +287,27 @@ final class RingReader: @unchecked Sendable {
 }
 
 extension RingReader {
+    /// Ends the use of `record` once its payload was used: checks that the
+    /// segment was not truncated under the reader and, under the overwrite
+    /// policy, that the record was not overwritten while it was read.
+    /// - Returns: `true` when the record is released, `false` when it was
+    ///   overwritten and skipped (what was read from it must be dropped).
+    @inline(__always)
+    @usableFromInline
+    func finish(_ record: RingRecord) throws(ChannelError) -> Bool {
+        if core.mappingGuard.isTripped { throw core.truncationError() }
+        if stillValid(record) {
+            release(record)
+            return true
+        }
+        try discard()
+        return false
+    }
+
+    /// How many overwritten records a receive that does not wait skips
+    /// before it reports that nothing is there now.
+    @usableFromInline static let discardsPerTry = 8
+
     /// Calls `body` with the next message in place, then releases it;
     /// `nil` when the writer closed and nothing is left.
     @inlinable
@@ -297,11 +315,7 @@ extension RingReader {
         while true {
             guard let record = try waitForNext(deadline: deadline) else { return nil }
             let result = body(UnsafeRawBufferPointer(start: core.data + record.payloadOffset, count: record.length))
-            if stillValid(record) {
-                release(record)
-                return result
-            }
-            try discard()
+            if try finish(record) { return result }
         }
     }
 
@@ -315,24 +329,17 @@ extension RingReader {
             if record.length > 0 {
                 buffer.baseAddress!.copyMemory(from: core.data + record.payloadOffset, byteCount: record.length)
             }
-            if stillValid(record) {
-                release(record)
-                return record.length
-            }
-            try discard()
+            if try finish(record) { return record.length }
         }
     }
 
     /// Like ``receive(deadline:_:)`` without waiting: `nil` when nothing is
     /// there now; throws `.closed` when the writer closed and nothing is left.
     func tryReceive<R>(_ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
-        while let record = try next() {
+        for _ in 0..<Self.discardsPerTry {
+            guard let record = try next() else { break }
             let result = body(UnsafeRawBufferPointer(start: core.data + record.payloadOffset, count: record.length))
-            if stillValid(record) {
-                release(record)
-                return result
-            }
-            try discard()
+            if try finish(record) { return result }
         }
         if isDrainedAndClosed { throw .closed }
         return nil
@@ -340,16 +347,15 @@ extension RingReader {
 
     /// The next message copied out with its sequence number, waiting or not.
     func receiveMessage(deadline: ContinuousClock.Instant?, waits: Bool) throws(ChannelError) -> SubscriberMessage? {
-        while true {
+        for _ in 0..<(waits ? Int.max : Self.discardsPerTry) {
             let found = waits ? try waitForNext(deadline: deadline) : try next()
             guard let record = found else { return nil }
             let bytes = Array(UnsafeRawBufferPointer(start: core.data + record.payloadOffset, count: record.length))
-            if stillValid(record) {
-                release(record)
+            if try finish(record) {
                 return SubscriberMessage(bytes: bytes, sequence: record.sequence, missedBefore: record.missedBefore)
             }
-            try discard()
         }
+        return nil
     }
 
     /// Whether the writer closed the ring and this reader has received everything.

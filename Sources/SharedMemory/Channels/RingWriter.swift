@@ -235,6 +235,7 @@ final class RingWriter: @unchecked Sendable {
             (core.data + payload).copyMemory(from: source, byteCount: bytes.count)
         }
         commit(at: payload, length: bytes.count)
+        if core.mappingGuard.isTripped { throw core.truncationError() }
     }
 
     /// Tries to write without waiting; `false` when the ring is full.
@@ -258,6 +259,7 @@ extension RingWriter {
         let written = fill(UnsafeMutableRawBufferPointer(start: core.data + payload, count: capacity))
         let count = min(max(written, 0), capacity)
         commit(at: payload, length: count)
+        if core.mappingGuard.isTripped { throw core.truncationError() }
         return count
     }
 }
