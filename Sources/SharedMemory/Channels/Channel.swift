@@ -38,7 +38,7 @@ public struct ChannelSender: ~Copyable, Sendable {
 
     /// Sends a message, waiting up to `timeout` (nil: as long as it takes) for space.
     public func send(_ bytes: UnsafeRawBufferPointer, timeout: Duration? = nil) throws(ChannelError) {
-        try writer.write(bytes, deadline: timeout.map { .now + $0 })
+        try writer.write(bytes, timeout: timeout)
     }
 
     /// Sends a message, waiting up to `timeout` for space.
@@ -68,7 +68,7 @@ public struct ChannelSender: ~Copyable, Sendable {
     public func send(
         loaning capacity: Int, timeout: Duration? = nil, _ fill: (UnsafeMutableRawBufferPointer) -> Int
     ) throws(ChannelError) -> Int {
-        try writer.loan(capacity: capacity, deadline: timeout.map { .now + $0 }, fill)
+        try writer.loan(capacity: capacity, timeout: timeout, fill)
     }
 
     /// Closes the channel: the receiver drains what is left, then sees the end.
@@ -101,14 +101,14 @@ public struct ChannelReceiver: ~Copyable, Sendable {
     /// - Throws: ``ChannelError/timedOut``, or ``ChannelError/peerDied(_:)``
     ///   when the sender died and all it sent is received.
     public func receive(timeout: Duration? = nil) throws(ChannelError) -> [UInt8]? {
-        try reader.receive(deadline: timeout.map { .now + $0 }) { Array($0) }
+        try reader.receive(timeout: timeout) { Array($0) }
     }
 
     /// Zero-copy receive: calls `body` with the next message in place, then
     /// releases its space. Returns what `body` returns, or `nil` at the end.
     @inlinable
     public func receive<R>(timeout: Duration? = nil, _ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
-        try reader.receive(deadline: timeout.map { .now + $0 }, body)
+        try reader.receive(timeout: timeout, body)
     }
 
     /// Receives the next message into `buffer`, waiting up to `timeout`.
@@ -116,7 +116,7 @@ public struct ChannelReceiver: ~Copyable, Sendable {
     /// - Throws: ``ChannelError/messageTooLarge(size:maximum:)`` when `buffer` is too small
     ///   (the message stays in the channel), and the errors of ``receive(timeout:)``.
     public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil) throws(ChannelError) -> Int? {
-        try reader.receive(into: buffer, deadline: timeout.map { .now + $0 })
+        try reader.receive(into: buffer, timeout: timeout)
     }
 
     /// Receives a message if one is there now; `nil` when none is.

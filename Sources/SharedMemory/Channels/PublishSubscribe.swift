@@ -61,7 +61,7 @@ public struct Publisher: ~Copyable, Sendable {
 
     /// Publishes a message, waiting up to `timeout` for the slowest subscriber (lossless policy).
     public func send(_ bytes: UnsafeRawBufferPointer, timeout: Duration? = nil) throws(ChannelError) {
-        try writer.write(bytes, deadline: timeout.map { .now + $0 })
+        try writer.write(bytes, timeout: timeout)
     }
 
     /// Publishes a message, waiting up to `timeout` for the slowest subscriber (lossless policy).
@@ -79,7 +79,7 @@ public struct Publisher: ~Copyable, Sendable {
     public func send(
         loaning capacity: Int, timeout: Duration? = nil, _ fill: (UnsafeMutableRawBufferPointer) -> Int
     ) throws(ChannelError) -> Int {
-        try writer.loan(capacity: capacity, deadline: timeout.map { .now + $0 }, fill)
+        try writer.loan(capacity: capacity, timeout: timeout, fill)
     }
 
     /// Closes the ring: subscribers drain what is left, then see the end.
@@ -109,13 +109,13 @@ public struct Subscriber: ~Copyable, Sendable {
     /// Receives the next message, waiting up to `timeout` (nil: as long as it takes).
     /// - Returns: the message, or `nil` when the publisher closed the ring and all is received.
     public func receive(timeout: Duration? = nil) throws(ChannelError) -> SubscriberMessage? {
-        try reader.receiveMessage(deadline: timeout.map { .now + $0 }, waits: true)
+        try reader.receiveMessage(timeout: timeout, waits: true)
     }
 
     /// Receives a message if one is there now; `nil` when none is.
     /// - Throws: ``ChannelError/closed`` when the publisher closed the ring and all is received.
     public func tryReceive() throws(ChannelError) -> SubscriberMessage? {
-        guard let message = try reader.receiveMessage(deadline: nil, waits: false) else {
+        guard let message = try reader.receiveMessage(timeout: nil, waits: false) else {
             if reader.isDrainedAndClosed { throw .closed }
             return nil
         }

@@ -29,7 +29,7 @@ public struct ReceivedMessages: AsyncSequence, Sendable {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
                     DispatchQueue.global().async {
                         do {
-                            continuation.resume(returning: try reader.receive(deadline: nil) { Array($0) })
+                            continuation.resume(returning: try reader.receive(timeout: nil) { Array($0) })
                         } catch {
                             continuation.resume(throwing: error)
                         }
@@ -55,7 +55,7 @@ public struct SubscribedMessages: AsyncSequence, Sendable {
         let reader: RingReader
 
         public mutating func next() async throws -> SubscriberMessage? {
-            if let message = try reader.receiveMessage(deadline: nil, waits: false) { return message }
+            if let message = try reader.receiveMessage(timeout: nil, waits: false) { return message }
             if reader.isDrainedAndClosed { return nil }
             try Task.checkCancellation()
             let reader = self.reader
@@ -63,7 +63,7 @@ public struct SubscribedMessages: AsyncSequence, Sendable {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SubscriberMessage?, any Error>) in
                     DispatchQueue.global().async {
                         do {
-                            continuation.resume(returning: try reader.receiveMessage(deadline: nil, waits: true))
+                            continuation.resume(returning: try reader.receiveMessage(timeout: nil, waits: true))
                         } catch {
                             continuation.resume(throwing: error)
                         }

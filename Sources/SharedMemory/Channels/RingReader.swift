@@ -195,6 +195,15 @@ final class RingReader: @unchecked Sendable {
         return nil
     }
 
+    /// The next record if one is there now, as a receive finds it.
+    @usableFromInline
+    @inline(__always)
+    func found() throws(ChannelError) -> RingRecord? {
+        guard let record = try next() else { return nil }
+        CrashPoint.reach(.receiveFound)
+        return record
+    }
+
     /// Whether `record` is still intact after it was read (always, unless the policy overwrites).
     @inline(__always)
     func stillValid(_ record: RingRecord) -> Bool {
@@ -253,7 +262,6 @@ final class RingReader: @unchecked Sendable {
 
     /// Waits until a record is published, the writer closes, or `deadline`.
     /// - Returns: the record, or `nil` when the writer closed and nothing is left.
-    @usableFromInline
     func waitForNext(deadline: ContinuousClock.Instant?) throws(ChannelError) -> RingRecord? {
         while true {
             if let record = try next() {
@@ -308,10 +316,24 @@ extension RingReader {
     /// before it reports that nothing is there now.
     @usableFromInline static let discardsPerTry = 8
 
-    /// Calls `body` with the next message in place, then releases it;
+    /// Calls `body` with the next message in place, then releases it,
+    /// waiting up to `timeout` (nil: as long as it takes) for one;
     /// `nil` when the writer closed and nothing is left.
     @inlinable
-    func receive<R>(deadline: ContinuousClock.Instant?, _ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
+    func receive<R>(timeout: Duration?, _ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
+        // A message that is there already takes no clock.
+        if let record = try found() {
+            let result = body(UnsafeRawBufferPointer(start: core.data + record.payloadOffset, count: record.length))
+            if try finish(record) { return result }
+        }
+        return try receiveWaiting(timeout: timeout, body)
+    }
+
+    /// ``receive(timeout:_:)`` once it has to wait.
+    @usableFromInline
+    @inline(never)
+    func receiveWaiting<R>(timeout: Duration?, _ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
         while true {
             guard let record = try waitForNext(deadline: deadline) else { return nil }
             let result = body(UnsafeRawBufferPointer(start: core.data + record.payloadOffset, count: record.length))
@@ -320,20 +342,36 @@ extension RingReader {
     }
 
     /// Copies the next message into `buffer`; its length, or `nil` at the end.
-    func receive(into buffer: UnsafeMutableRawBufferPointer, deadline: ContinuousClock.Instant?) throws(ChannelError) -> Int? {
+    func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration?) throws(ChannelError) -> Int? {
+        if let record = try found() {
+            if let length = try copy(record, into: buffer) { return length }
+        }
+        return try receiveWaiting(into: buffer, timeout: timeout)
+    }
+
+    /// ``receive(into:timeout:)`` once it has to wait.
+    @inline(never)
+    private func receiveWaiting(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration?) throws(ChannelError) -> Int? {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
         while true {
             guard let record = try waitForNext(deadline: deadline) else { return nil }
-            guard record.length <= buffer.count else {
-                throw .messageTooLarge(size: record.length, maximum: buffer.count)
-            }
-            if record.length > 0 {
-                buffer.baseAddress!.copyMemory(from: core.data + record.payloadOffset, byteCount: record.length)
-            }
-            if try finish(record) { return record.length }
+            if let length = try copy(record, into: buffer) { return length }
         }
     }
 
-    /// Like ``receive(deadline:_:)`` without waiting: `nil` when nothing is
+    /// Copies `record` into `buffer` and finishes it; its length, or `nil` when it was overwritten meanwhile.
+    @inline(__always)
+    private func copy(_ record: RingRecord, into buffer: UnsafeMutableRawBufferPointer) throws(ChannelError) -> Int? {
+        guard record.length <= buffer.count else {
+            throw .messageTooLarge(size: record.length, maximum: buffer.count)
+        }
+        if record.length > 0 {
+            buffer.baseAddress!.copyMemory(from: core.data + record.payloadOffset, byteCount: record.length)
+        }
+        return try finish(record) ? record.length : nil
+    }
+
+    /// Like ``receive(timeout:_:)`` without waiting: `nil` when nothing is
     /// there now; throws `.closed` when the writer closed and nothing is left.
     func tryReceive<R>(_ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
         for _ in 0..<Self.discardsPerTry {
@@ -345,8 +383,9 @@ extension RingReader {
         return nil
     }
 
-    /// The next message copied out with its sequence number, waiting or not.
-    func receiveMessage(deadline: ContinuousClock.Instant?, waits: Bool) throws(ChannelError) -> SubscriberMessage? {
+    /// The next message copied out with its sequence number, waiting up to `timeout` or not at all.
+    func receiveMessage(timeout: Duration?, waits: Bool) throws(ChannelError) -> SubscriberMessage? {
+        let deadline = waits ? timeout.map { ContinuousClock.now + $0 } : nil
         for _ in 0..<(waits ? Int.max : Self.discardsPerTry) {
             let found = waits ? try waitForNext(deadline: deadline) : try next()
             guard let record = found else { return nil }
