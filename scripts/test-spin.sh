@@ -2,9 +2,9 @@
 # Model-checks the waiting protocol of the rings (Tests/Model/wakeup.pml) with
 # spin: no lost wake-up or deadlock, the sleepers counts stay right when a
 # process dies at any step and a successor takes its role over, and every
-# message is eventually consumed. Two mutants of the protocol (no re-check
-# before sleeping; a waker that does not increment the event word) must be
-# caught. Prints each check with its state counts; exits 1 if a check of the
+# message is eventually consumed. Mutants of the protocol (no re-check
+# before sleeping; a waker that does not increment the event word; a close
+# that wakes before it releases the writer's lock) must be caught. Prints each check with its state counts; exits 1 if a check of the
 # model fails or a mutant passes, 2 on bad usage.
 #
 #   scripts/test-spin.sh [--install] [--order flag-first|count-first]
@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '12,20s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '10,20s/^# \{0,1\}//p' "$0"; }
 
 install=0
 order=flag-first
@@ -105,13 +105,13 @@ check() {
     args=("$@")
     rm -f pan pan.* wakeup.pml.trail
     if ! spin -a "${model_flags[@]}" wakeup.pml >spin.out 2>&1 ||
-       ! "$cc" -O2 -w -DMEMLIM=2048 "${cflags[@]}" -o pan pan.c >cc.out 2>&1; then
+       ! "$cc" -O2 -w -DMEMLIM=2048 -DCOLLAPSE "${cflags[@]}" -o pan pan.c >cc.out 2>&1; then
         failed=$((failed + 1))
         echo "FAIL  $description: the verifier did not build"
         sed 's/^/      | /' spin.out cc.out
         return
     fi
-    ./pan -m100000 "${args[@]}" >pan.out 2>&1 || true
+    ./pan -m100000 -w23 "${args[@]}" >pan.out 2>&1 || true
     local errors found counts ok=0
     errors="$(field errors)"
     found="$(grep -m1 -E '^pan:[0-9]+: ' pan.out | sed 's/^pan:[0-9]*: //' || true)"
@@ -176,6 +176,8 @@ check "mutant, no re-check of the condition after announcing (no deaths)" "inval
     "${code_flags[@]}" -DGENS=1 -DMUTANT_NO_RECHECK -- -DSAFETY -DNOCLAIM --
 check "mutant, waker does not increment the event word before FUTEX_WAKE (no deaths)" "invalid end state" \
     "${code_flags[@]}" -DGENS=1 -DMUTANT_NO_BUMP -- -DSAFETY -DNOCLAIM --
+check "mutant, close wakes the reader before it releases the writer's lock (no deaths)" "invalid end state" \
+    "${code_flags[@]}" -DGENS=1 -DMUTANT_WAKE_BEFORE_RELEASE -- -DSAFETY -DNOCLAIM --
 
 echo
 echo "$passed passed, $failed failed ($((SECONDS - started)) s)"

@@ -5,7 +5,9 @@
  * scripts/test-spin.sh checks it.
  *
  * One writer publishes MSGS messages into a ring of CAP messages and closes
- * it; one reader consumes them. The writer waits for space on the space event
+ * it (closed state, then its role lock released, then an unconditional
+ * wake-up); one reader consumes them, and ends when the state is closed and
+ * the writer's lock is free. The writer waits for space on the space event
  * and space sleepers; the reader waits for data or the close on the data
  * event and data sleepers. Each role is held by up to GENS processes in turn:
  * a process may die between any two of its steps, and a successor then
@@ -58,6 +60,7 @@
  *   COUNT_BEFORE_FLAG     both of the above
  *   MUTANT_NO_RECHECK     the sleeper does not test its condition after announcing itself
  *   MUTANT_NO_BUMP        the waker calls FUTEX_WAKE without incrementing the event word
+ *   MUTANT_WAKE_BEFORE_RELEASE  close wakes the reader before it releases the lock
  *   MSGS, CAP, GENS       sizes (defaults 3, 1, 2)
  */
 
@@ -88,8 +91,10 @@ byte dataEvent, spaceEvent;      /* event words (futex words) */
 byte dataSleepers, spaceSleepers;
 bit readerSleeping, writerSleeping;  /* per-role flags: counted as asleep */
 
-/* Kernel: whether the role's process is queued on its event word. */
+/* Kernel: whether the role's process is queued on its event word; whether
+ * the writer's role lock (its byte-range lock) is held. */
 bit readerQueued, writerQueued;
+bit writerHeld;
 
 /* Processes: whether the role has a live holder. */
 bit readerLive, writerLive;
@@ -183,7 +188,7 @@ proctype Writer() {
     byte t, seen, loaded;
     bit old;
 generation:
-    atomic { writerGen++; writerLive = 1 }   /* claims the role */
+    atomic { writerGen++; writerLive = 1; writerHeld = 1 }   /* claims the role */
     {
         forgetDeadSleeper(spaceSleepers, writerSleeping, spaceCounted);
         writerState = ATTACHED;
@@ -220,15 +225,21 @@ generation:
             wake(dataEvent, dataSleepers, readerQueued, readerAnnounced, dataCounted)
         :: else -> break
         od;
-        /* close */
+        /* close: the closed state, then the lock released, then the wake-up */
         writerState = CLOSED;
+#ifdef MUTANT_WAKE_BEFORE_RELEASE
         wakeNow(dataEvent, readerQueued);
+        writerHeld = 0;
+#else
+        writerHeld = 0;
+        wakeNow(dataEvent, readerQueued);
+#endif
         writerLive = 0;
         goto done
     } unless { killWriter };
     /* Died: the kernel dequeues it from the futex; the role lock is free. */
     atomic {
-        writerQueued = 0; writerAnnounced = 0;
+        writerQueued = 0; writerAnnounced = 0; writerHeld = 0;
         writerLive = 0; killWriter = 0;
         readerSlice = 1
     };
@@ -241,7 +252,7 @@ done:
 }
 
 proctype Reader() {
-    byte t, seen, loaded, position;
+    byte t, state, seen, loaded, position;
     bit old;
 generation:
     atomic { readerGen++; readerLive = 1 }   /* claims the role */
@@ -257,22 +268,24 @@ generation:
                rpos = position;
                wake(spaceEvent, spaceSleepers, writerQueued, writerAnnounced, spaceCounted)
            :: else ->
+               state = writerState;                   /* writerClosed: the state, then the lock */
                if
-               :: writerState == CLOSED ->
+               :: state == CLOSED && !writerHeld ->
                    t = wpos;
                    if
                    :: t == position -> break          /* closed and drained */
                    :: else -> skip
                    fi
                :: else ->
-                   /* wait until wpos != position || writerState == CLOSED */
+                   /* wait until wpos != position || writerClosed */
                    do
                    :: seen = dataEvent;
                       announce(dataSleepers, readerSleeping, readerAnnounced, dataCounted);
 #ifndef MUTANT_NO_RECHECK
                       t = wpos;
+                      state = writerState;
                       if
-                      :: t != position || writerState == CLOSED ->
+                      :: t != position || (state == CLOSED && !writerHeld) ->
                           leaveSleep(dataSleepers, readerSleeping, readerAnnounced, dataCounted);
                           break
                       :: else -> skip
@@ -281,8 +294,9 @@ generation:
                       futexWait(dataEvent, seen, readerQueued, readerSlice);
                       leaveSleep(dataSleepers, readerSleeping, readerAnnounced, dataCounted);
                       t = wpos;
+                      state = writerState;
                       if
-                      :: t != position || writerState == CLOSED -> break
+                      :: t != position || (state == CLOSED && !writerHeld) -> break
                       :: else -> skip
                       fi
                    od
