@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a fresh Debian machine, when it
 # is missing: a C and C++ compiler, and util-linux's setpriv and unshare
-# (tests that run a client as another user or in a tiny /dev/shm).
+# (tests that run a client as another user or in a tiny /dev/shm), and spin
+# (the model check of the wake-up protocol).
 # Swift itself is expected at /opt/swift (or on PATH).
 set -euo pipefail
 
@@ -11,6 +12,8 @@ command -v c++ >/dev/null 2>&1 || missing+=(g++)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v timeout >/dev/null 2>&1 || missing+=(coreutils)
+command -v spin >/dev/null 2>&1 || missing+=(spin)
+command -v spin >/dev/null 2>&1 || missing+=(spin)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then

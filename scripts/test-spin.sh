@@ -4,26 +4,27 @@
 # process dies at any step and a successor takes its role over, and every
 # message is eventually consumed. Mutants of the protocol (no re-check
 # before sleeping; a waker that does not increment the event word; a close
-# that wakes before it releases the writer's lock) must be caught. Prints each check with its state counts; exits 1 if a check of the
-# model fails or a mutant passes, 2 on bad usage.
+# that wakes before it releases the writer's lock; a sleeper that sets its
+# flag before it is counted) must be caught. Prints each check with its state
+# counts; exits 1 if a check of the model fails or a mutant passes, 2 on bad
+# usage.
 #
 #   scripts/test-spin.sh [--install] [--order flag-first|count-first]
 #
 #   --install  installs spin with apt-get first if it is missing (root).
 #   --order    the order in which RingCore.wait and leaveSleep set and clear a
-#              sleeper's flag and count. flag-first (the default) is the code
-#              as it is: the flag is set before the count is incremented and
-#              cleared after it is decremented. count-first is the reverse.
-#              The other order is checked too: as the proposed fix when the
-#              code is flag-first, as a mutant that must fail when it is
-#              count-first.
+#              sleeper's count and flag. count-first (the default) is the code
+#              as it is: the count is incremented before the flag is set, and
+#              the flag cleared before the count is decremented. flag-first,
+#              the order before the model found its flaw, is checked too, as a
+#              mutant that must fail (with --order flag-first the roles swap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() { sed -n '10,20s/^# \{0,1\}//p' "$0"; }
 
 install=0
-order=flag-first
+order=count-first
 while [ $# -gt 0 ]; do
     case "$1" in
         --install) install=1 ;;

@@ -17,6 +17,10 @@ echo
 echo "== ThreadSanitizer (scripts/test-tsan.sh)"
 scripts/test-tsan.sh
 
+echo
+echo "== Model check of the wake-up protocol (scripts/test-spin.sh)"
+scripts/test-spin.sh
+
 leftovers=$(ls /dev/shm | grep -E '^(shmtest|shme2e|cshm-test)-' || true)
 if [ -n "$leftovers" ]; then
     echo "Tests left segments in /dev/shm:" >&2

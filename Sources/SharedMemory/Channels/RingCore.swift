@@ -259,8 +259,11 @@ final class RingCore: @unchecked Sendable {
             let seen = event.pointee.load(ordering: .acquiring)
             // The role's own flag says it is counted, so that whoever takes the
             // role over from a process that died asleep can take it back out.
-            sleeping.pointee.store(1, ordering: .relaxed)
+            // Count first, flag second (and the reverse on leaving): a death
+            // between the two then leaves the count one too high, never one
+            // too low, which the model in Tests/Model/wakeup.pml checks.
             sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            sleeping.pointee.store(1, ordering: .relaxed)
             let readyNow: Bool
             do { readyNow = try ready() } catch {
                 leaveSleep(sleepers, sleeping)
@@ -291,8 +294,9 @@ final class RingCore: @unchecked Sendable {
 
     @inline(__always)
     private func leaveSleep(_ sleepers: UnsafeMutablePointer<Atomic<UInt32>>, _ sleeping: UnsafeMutablePointer<Atomic<UInt32>>) {
-        sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+        // Release: the cleared flag is visible no later than the decrement.
         sleeping.pointee.store(0, ordering: .relaxed)
+        sleepers.pointee.wrappingSubtract(1, ordering: .releasing)
     }
 
     /// Takes a role over from a process that died while counted as asleep:

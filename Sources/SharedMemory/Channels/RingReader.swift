@@ -54,6 +54,8 @@ final class RingReader: @unchecked Sendable {
         }
         core.forgetDeadSleeper(core.dataSleepers, core.sleepingFlag(slot: 0))
         core.slotState(0).pointee.store(RingLayout.SlotState.attached.rawValue, ordering: .releasing)
+        // A receiver that died between releasing and waking owed the writer a wake-up.
+        core.wakeNow(core.spaceEvent)
         let sequence = core.slotWord64(0, RingLayout.SlotOffset.nextSequence).pointee.load(ordering: .acquiring)
         return RingReader(core: core, slot: 0, strategy: strategy, position: position, nextSequence: sequence)
     }

@@ -40,6 +40,9 @@ final class RingWriter: @unchecked Sendable {
         }
         core.forgetDeadSleeper(core.spaceSleepers, core.sleepingFlag(slot: nil))
         core.writerState.pointee.store(RingLayout.WriterState.attached.rawValue, ordering: .releasing)
+        // A writer that died between publishing and waking owed the readers a
+        // wake-up: pay it, rather than let them sleep out their slice.
+        core.wakeNow(core.dataEvent)
         do {
             cachedMinRead = try minimumReadPosition()
         } catch {
