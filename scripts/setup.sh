@@ -13,7 +13,6 @@ command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v timeout >/dev/null 2>&1 || missing+=(coreutils)
 command -v spin >/dev/null 2>&1 || missing+=(spin)
-command -v spin >/dev/null 2>&1 || missing+=(spin)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
