@@ -60,7 +60,7 @@ let package = Package(
         // Starts the built executables as real processes.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["SharedMemory", "shm-server", "shm-client", "shm-test-peer", "shm"]
+            dependencies: ["SharedMemory", "shm-server", "shm-client", "shm-test-peer", "shm", "shm-bench"]
         ),
     ]
 )

@@ -37,6 +37,17 @@ struct Run: ParsableCommand {
     var rounds = 3
     @Option(parsing: .upToNextOption, help: "Only these rows (for example swift-shm/spin c-ring/spin).") var only: [String] = []
 
+    /// The most round trips (each keeps an 8-byte sample) and messages a row takes.
+    static let roundTripLimit = 10_000_000, messageLimit = 1_000_000_000, largeMessageLimit = 1_000_000, roundLimit = 100
+
+    func validate() throws {
+        try checkRange("--round-trips", roundTrips, 1...Self.roundTripLimit)
+        try checkRange("--warmup", warmup, 0...Self.roundTripLimit)
+        try checkRange("--small-messages", smallMessages, 1...Self.messageLimit)
+        try checkRange("--large-messages", largeMessages, 1...Self.largeMessageLimit)
+        try checkRange("--rounds", rounds, 1...Self.roundLimit)
+    }
+
     func run() throws {
         let scale = quick ? 10 : 1
         let settings = (roundTrips / scale, warmup / scale, smallMessages / scale, max(10, largeMessages / scale))
@@ -112,6 +123,11 @@ struct Child: ParsableCommand {
     @Option var count = 0
     @Option var mode = "adaptive"
 
+    func validate() throws {
+        try checkRange("--size", size, 1...(1 << 20))
+        try checkRange("--count", count, 0...Run.messageLimit)
+    }
+
     func run() throws {
         guard let mode = ChannelMode(rawValue: mode) else { throw ValidationError("unknown mode \(mode)") }
         switch role {
@@ -119,5 +135,12 @@ struct Child: ParsableCommand {
         case "source": try ChildRole.source(data: data, control: control, size: size, count: count, mode: mode)
         default: throw ValidationError("unknown role \(role)")
         }
+    }
+}
+
+/// Refuses a number outside `range` with a usage error that names the option and the range.
+func checkRange(_ option: String, _ value: Int, _ range: ClosedRange<Int>) throws(ValidationError) {
+    guard range.contains(value) else {
+        throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound), not \(value).")
     }
 }

@@ -18,7 +18,15 @@ struct ReceiveCommand: ToolCommand {
 
             Stopped by --count or --timeout before the end, recv leaves the channel for another \
             receiver (`shm rm` removes it; once nobody uses it and its creator is gone, `shm gc` does). \
-            Output is buffered and written in large blocks, and whenever no message is waiting.
+            SIGINT or SIGTERM stops it the same way, after the message in hand, with status 130 or 143.
+
+            Nothing is lost when recv dies: a message leaves the channel only once its line is \
+            written to standard output (each line with its own write, nothing buffered in recv). If \
+            recv is killed, the next `shm recv` on the channel starts with the first message not yet \
+            written out, so the outputs of the two, one after the other, hold every message in order; \
+            at most the one message recv was writing when it died is repeated (and the first output \
+            may end with part of it). If standard output fails, recv stops with that message still in \
+            the channel.
             """)
 
     @Argument(help: "The channel's name.")
@@ -40,35 +48,44 @@ struct ReceiveCommand: ToolCommand {
         }
     }
 
-    /// How long to wait, with the output not yet written, before writing it out and waiting on.
-    static let quietWait = Duration.milliseconds(5)
+    /// The longest single wait, so that a signal is noticed within it. It is
+    /// several times the channel's check of its peer (every 50 ms), which
+    /// runs only inside a wait: a shorter slice would end every wait before
+    /// a dead sender is noticed.
+    static let waitSlice = Duration.milliseconds(250)
 
     func execute() throws {
         let name = try segmentName(name)
+        let interruption = Interruption()
         let receiver = try ChannelReceiver.open(name, creating: RingConfiguration(capacity: shape.capacity.value))
-        let output = OutputBuffer()
-        let limit = timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) }
+        let lines = LineWriter()
+        let patience = timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) }
+        var deadline = patience.map { ContinuousClock.now + $0 }
         var received = 0
         var ended = false
         do {
             while count.map({ received < $0 }) ?? true {
-                // Wait briefly with the output buffered; when nothing comes, write it out and wait on.
-                let first = limit.map { min($0, Self.quietWait) } ?? Self.quietWait
-                var next = try Self.next(receiver, timeout: first, output: output)
-                if next == .timedOut {
-                    try output.flush()
-                    next = try Self.next(receiver, timeout: limit.map { $0 - first }, output: output)
+                if let number = interruption.caughtSignal {
+                    writeToStandardError("shm recv: stopped by \(signalName(number)) after \(Format.count(received, "message")); the rest stays in \(name.posixName)\n")
+                    throw ExitCode(128 + number)
                 }
-                if let failure = output.failure { throw failure }
+                var slice = Self.waitSlice
+                if let deadline {
+                    let left = deadline - .now
+                    if left <= .zero { throw ChannelError.timedOut }
+                    slice = min(slice, left)
+                }
+                let next = try Self.next(receiver, timeout: slice, lines: lines)
                 if next == .end {
                     ended = true
                     break
                 }
-                if next == .timedOut { throw ChannelError.timedOut }
-                received += 1
+                if next == .message {
+                    received += 1
+                    if let patience { deadline = .now + patience }
+                }
             }
         } catch let error as ChannelError {
-            try output.flush()
             switch error {
             case .peerDied(let who):
                 try? SharedMemorySegment.remove(name)
@@ -79,7 +96,6 @@ struct ReceiveCommand: ToolCommand {
                 throw error
             }
         }
-        try output.flush()
         if ended || Self.streamIsOver(name) {
             try? SharedMemorySegment.remove(name)
         }
@@ -87,10 +103,18 @@ struct ReceiveCommand: ToolCommand {
 
     enum Next { case message, end, timedOut }
 
-    /// Receives one message into `output`.
-    static func next(_ receiver: borrowing ChannelReceiver, timeout: Duration?, output: OutputBuffer) throws(ChannelError) -> Next {
+    /// Receives one message and writes its line out before the channel releases it.
+    static func next(_ receiver: borrowing ChannelReceiver, timeout: Duration, lines: LineWriter) throws(ChannelError) -> Next {
         do throws(ChannelError) {
-            return try receiver.receive(timeout: timeout) { output.appendLineRecordingFailure($0) } == nil ? .end : .message
+            let message: Void? = try receiver.receive(timeout: timeout) { bytes in
+                do throws(ToolError) {
+                    try lines.write(bytes)
+                } catch {
+                    // Ends the process before the message is released: it stays for the next receiver.
+                    abort(ToolError("\(error.message); the message stays in \(receiver.name.posixName) for the next receiver"))
+                }
+            }
+            return message == nil ? .end : .message
         } catch .timedOut {
             return .timedOut
         }

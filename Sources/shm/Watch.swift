@@ -78,16 +78,28 @@ struct WatchCommand: ToolCommand {
     }
 
     static func line(_ status: ChannelStatus, _ previous: ChannelStatus, seconds: Double) -> String {
-        // A channel removed and made anew starts its counters again.
-        let messages = status.published >= previous.published ? status.published - previous.published : status.published
-        let bytes = status.bytesPublished >= previous.bytesPublished
-            ? status.bytesPublished - previous.bytesPublished : status.bytesPublished
-        let messageRate = seconds > 0 ? Double(messages) / seconds : 0
-        let byteRate = seconds > 0 ? Double(bytes) / seconds : 0
-        let percent = status.capacity > 0 ? Double(status.fill) * 100 / Double(status.capacity) : 0
-        return "\(clock())  \(Format.grouped(UInt64(messageRate.rounded()))) msg/s  \(Format.bytes(byteRate))/s"
-            + "  fill \(Format.decimal(percent, places: 1))% (\(Format.bytes(Double(status.fill))) of \(Format.bytes(Double(status.capacity))))"
+        // The counters come from another process: a channel removed and made
+        // anew starts them again, and a broken or hostile peer may write anything.
+        let messages = Self.increase(from: previous.published, to: status.published)
+        let bytes = Self.increase(from: previous.bytesPublished, to: status.bytesPublished)
+        let capacity = Double(max(0, status.capacity))
+        let percent = capacity > 0 ? min(100, Double(status.fill) * 100 / capacity) : 0
+        return "\(clock())  \(Format.grouped(Self.perSecond(messages, seconds))) msg/s  \(Format.bytes(Double(Self.perSecond(bytes, seconds))))/s"
+            + "  fill \(Format.decimal(percent, places: 1))% (\(Format.bytes(Double(status.fill))) of \(Format.bytes(capacity)))"
             + "  writer \(status.writer.rawValue)  published \(Format.grouped(status.published))"
+    }
+
+    /// How much a counter grew; a counter that went back started again, and counts from 0.
+    static func increase(from previous: UInt64, to current: UInt64) -> UInt64 {
+        current >= previous ? current - previous : current
+    }
+
+    /// `count` per second over `seconds`, rounded; as large as a `UInt64`
+    /// holds at most, and 0 for an interval that is not a positive number.
+    static func perSecond(_ count: UInt64, _ seconds: Double) -> UInt64 {
+        guard seconds > 0, seconds.isFinite else { return 0 }
+        let rate = (Double(count) / seconds).rounded()
+        return rate.isFinite ? UInt64(exactly: rate) ?? (rate < 0 ? 0 : UInt64.max) : UInt64.max
     }
 
     /// The local time as `HH:MM:SS`.

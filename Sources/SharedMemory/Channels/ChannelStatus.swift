@@ -57,7 +57,7 @@ public struct ChannelStatus: Hashable, Sendable {
     /// Whether the writer is counted as asleep, waiting for space.
     public var writerAsleep: Bool
     /// Bytes in the ring not yet read by the slowest reader.
-    public var fill: UInt64 { min(UInt64(capacity), readers.map(\.bytesBehind).max() ?? 0) }
+    public var fill: UInt64 { min(UInt64(clamping: capacity), readers.map(\.bytesBehind).max() ?? 0) }
 
     /// Reads the status of the ring `name`.
     public static func read(_ name: SegmentName, backend: Backend = .default) throws(ChannelError) -> ChannelStatus {

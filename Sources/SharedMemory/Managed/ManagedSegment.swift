@@ -256,13 +256,20 @@ public struct ManagedSegment: ~Copyable {
     /// - Parameters:
     ///   - offset: where the view starts, counted from the payload's first byte.
     ///   - length: the number of bytes; 0 means to the end of the payload.
-    /// - Throws: the errors of ``SharedMemorySegment/map(offset:length:access:)``.
+    /// - Throws: the errors of ``SharedMemorySegment/map(offset:length:access:)``;
+    ///   `EOVERFLOW` when the offset after the header does not fit in an `Int`.
     public func map(offset: Int = 0, length: Int = 0, access: Access? = nil) throws(SharedMemoryError) -> MappedView {
         guard offset >= 0 else {
             throw SharedMemoryError(operation: .map, errno: .invalidArgument, systemCall: nil,
                                     reason: "the view offset \(offset) is negative", backend: segment.backend)
         }
-        return try segment.map(offset: SegmentHeader.size + offset, length: length, access: access)
+        let (start, overflow) = offset.addingReportingOverflow(SegmentHeader.size)
+        guard !overflow else {
+            throw SharedMemoryError(operation: .map, errno: .overflow, systemCall: nil,
+                                    reason: "the view offset \(offset) after the \(SegmentHeader.size)-byte header overflows",
+                                    backend: segment.backend)
+        }
+        return try segment.map(offset: start, length: length, access: access)
     }
 
     /// Removes the segment's name now, whatever its lifetime.

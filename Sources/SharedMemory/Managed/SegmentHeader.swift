@@ -62,7 +62,7 @@ public struct SegmentHeader: Hashable, Sendable {
     public var lifetime: Lifetime
 
     /// The payload's size in bytes.
-    public var payloadSize: Int { Int(totalSize) - Self.size }
+    public var payloadSize: Int { Int(clamping: totalSize) - Self.size }
 
     enum Offset {
         static let magic = 0, version = 8, headerSize = 12, totalSize = 16, state = 24, kind = 28

@@ -51,11 +51,17 @@ public struct MappedView: ~Copyable, @unchecked Sendable {
         guard count > 0 else { return }
         let size: UInt64
         do { size = try handle.backend.implementation.status(handle.descriptor).size } catch { throw failure(operation, error, "fstat") }
-        let end = UInt64(offset + position + count)
+        // The view lies inside an Int-sized file, so the sum fits; it is checked all the same.
+        let (start, startOverflow) = offset.addingReportingOverflow(position)
+        let (last, endOverflow) = start.addingReportingOverflow(count)
+        guard !startOverflow, !endOverflow, start >= 0 else {
+            throw failure(operation, .overflow, nil, "\(count) bytes at position \(position) of a view at offset \(offset) overflow")
+        }
+        let end = UInt64(last)
         guard end <= size else {
             throw failure(operation, .badAddress, nil,
                           "the segment was shrunk to \(size) bytes by another process; "
-                          + "bytes \(offset + position)..<\(end) are gone")
+                          + "bytes \(start)..<\(end) are gone")
         }
     }
 

@@ -164,11 +164,22 @@ public struct SharedMemorySegment: ~Copyable {
 
     /// The segment's current size in bytes, as the system reports it now.
     public func size() throws(SharedMemoryError) -> Int {
+        let size: UInt64
         do {
-            return Int(try backend.implementation.size(handle.descriptor))
+            size = try backend.implementation.size(handle.descriptor)
         } catch {
             throw SharedMemoryError(operation: .size, errno: error, systemCall: "fstat", backend: backend)
         }
+        return try Self.checkedSize(size, operation: .size, backend: backend)
+    }
+
+    /// A size the system reported, as an `Int`; `EOVERFLOW` when it does not fit.
+    static func checkedSize(_ size: UInt64, operation: Operation, backend: Backend) throws(SharedMemoryError) -> Int {
+        guard let value = Int(exactly: size) else {
+            throw SharedMemoryError(operation: operation, errno: .overflow, systemCall: "fstat",
+                                    reason: "the segment's size \(size) does not fit in an Int", backend: backend)
+        }
+        return value
     }
 
     /// Maps a view of the segment.
@@ -192,7 +203,9 @@ public struct SharedMemorySegment: ~Copyable {
         guard offset >= 0 else { throw failure(.invalidArgument, nil, "the view offset \(offset) is negative") }
         guard length >= 0 else { throw failure(.invalidArgument, nil, "the view length \(length) is negative") }
         let size: Int
-        do { size = Int(try backend.implementation.size(handle.descriptor)) } catch { throw failure(error, "fstat") }
+        let reported: UInt64
+        do { reported = try backend.implementation.size(handle.descriptor) } catch { throw failure(error, "fstat") }
+        size = try Self.checkedSize(reported, operation: .map, backend: backend)
         var count = length
         if length == 0 {
             guard offset < size else {
