@@ -38,7 +38,7 @@ public struct ChannelSender: ~Copyable, Sendable {
 
     /// Sends a message, waiting up to `timeout` (nil: as long as it takes) for space.
     public func send(_ bytes: UnsafeRawBufferPointer, timeout: Duration? = nil) throws(ChannelError) {
-        try writer.write(bytes, timeout: bounded(timeout))
+        try writer.write(bytes, timeout: timeout)
     }
 
     /// Sends a message, waiting up to `timeout` for space.
@@ -73,7 +73,7 @@ public struct ChannelSender: ~Copyable, Sendable {
         guard capacity >= 0, capacity <= maxMessageSize else {
             throw .messageTooLarge(size: capacity, maximum: maxMessageSize)
         }
-        return try writer.loan(capacity: capacity, timeout: bounded(timeout), fill)
+        return try writer.loan(capacity: capacity, timeout: timeout, fill)
     }
 
     /// Closes the channel: the receiver drains what is left, then sees the end.
@@ -106,14 +106,14 @@ public struct ChannelReceiver: ~Copyable, Sendable {
     /// - Throws: ``ChannelError/timedOut``, or ``ChannelError/peerDied(_:)``
     ///   when the sender died and all it sent is received.
     public func receive(timeout: Duration? = nil) throws(ChannelError) -> [UInt8]? {
-        try reader.receive(timeout: bounded(timeout)) { Array($0) }
+        try reader.receive(timeout: timeout) { Array($0) }
     }
 
     /// Zero-copy receive: calls `body` with the next message in place, then
     /// releases its space. Returns what `body` returns, or `nil` at the end.
     @inlinable
     public func receive<R>(timeout: Duration? = nil, _ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
-        try reader.receive(timeout: bounded(timeout), body)
+        try reader.receive(timeout: timeout, body)
     }
 
     /// Receives the next message into `buffer`, waiting up to `timeout`.
@@ -121,7 +121,7 @@ public struct ChannelReceiver: ~Copyable, Sendable {
     /// - Throws: ``ChannelError/messageTooLarge(size:maximum:)`` when `buffer` is too small
     ///   (the message stays in the channel), and the errors of ``receive(timeout:)``.
     public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil) throws(ChannelError) -> Int? {
-        try reader.receive(into: buffer, timeout: bounded(timeout))
+        try reader.receive(into: buffer, timeout: timeout)
     }
 
     /// Receives a message if one is there now; `nil` when none is.
@@ -143,13 +143,13 @@ private func openChannel(
                       policy: .lossless, mode: mode, backend: backend)
 }
 
-/// `timeout` cut to between zero and about a century, so that the clock's
-/// now plus it cannot overflow, however large a `Duration` the caller gives.
-@usableFromInline
-func bounded(_ timeout: Duration?) -> Duration? {
-    timeout.map { min(max($0, .zero), longestTimeout) }
+/// The deadline `timeout` from now (nil: none), with the timeout cut to
+/// between zero and about a century, so that the clock's now plus it cannot
+/// overflow, however large a `Duration` the caller gives. Only the slow paths
+/// call it: a side that finds a message or space at once takes no clock.
+func deadline(after timeout: Duration?) -> ContinuousClock.Instant? {
+    timeout.map { ContinuousClock.now + min(max($0, .zero), longestTimeout) }
 }
 
 /// The longest wait a timeout asks for: about a century.
-@usableFromInline
 let longestTimeout = Duration.seconds(100 * 366 * 86_400)

@@ -61,7 +61,7 @@ public struct Publisher: ~Copyable, Sendable {
 
     /// Publishes a message, waiting up to `timeout` for the slowest subscriber (lossless policy).
     public func send(_ bytes: UnsafeRawBufferPointer, timeout: Duration? = nil) throws(ChannelError) {
-        try writer.write(bytes, timeout: bounded(timeout))
+        try writer.write(bytes, timeout: timeout)
     }
 
     /// Publishes a message, waiting up to `timeout` for the slowest subscriber (lossless policy).
@@ -82,7 +82,7 @@ public struct Publisher: ~Copyable, Sendable {
         guard capacity >= 0, capacity <= maxMessageSize else {
             throw .messageTooLarge(size: capacity, maximum: maxMessageSize)
         }
-        return try writer.loan(capacity: capacity, timeout: bounded(timeout), fill)
+        return try writer.loan(capacity: capacity, timeout: timeout, fill)
     }
 
     /// Closes the ring: subscribers drain what is left, then see the end.
@@ -112,7 +112,7 @@ public struct Subscriber: ~Copyable, Sendable {
     /// Receives the next message, waiting up to `timeout` (nil: as long as it takes).
     /// - Returns: the message, or `nil` when the publisher closed the ring and all is received.
     public func receive(timeout: Duration? = nil) throws(ChannelError) -> SubscriberMessage? {
-        try reader.receiveMessage(timeout: bounded(timeout), waits: true)
+        try reader.receiveMessage(timeout: timeout, waits: true)
     }
 
     /// Receives a message if one is there now; `nil` when none is.

@@ -335,7 +335,7 @@ extension RingReader {
     @usableFromInline
     @inline(never)
     func receiveWaiting<R>(timeout: Duration?, _ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
-        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let deadline = deadline(after: timeout)
         while true {
             guard let record = try waitForNext(deadline: deadline) else { return nil }
             let result = body(UnsafeRawBufferPointer(start: core.data + record.payloadOffset, count: record.length))
@@ -354,7 +354,7 @@ extension RingReader {
     /// ``receive(into:timeout:)`` once it has to wait.
     @inline(never)
     private func receiveWaiting(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration?) throws(ChannelError) -> Int? {
-        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let deadline = deadline(after: timeout)
         while true {
             guard let record = try waitForNext(deadline: deadline) else { return nil }
             if let length = try copy(record, into: buffer) { return length }
@@ -387,7 +387,7 @@ extension RingReader {
 
     /// The next message copied out with its sequence number, waiting up to `timeout` or not at all.
     func receiveMessage(timeout: Duration?, waits: Bool) throws(ChannelError) -> SubscriberMessage? {
-        let deadline = waits ? timeout.map { ContinuousClock.now + $0 } : nil
+        let deadline = waits ? deadline(after: timeout) : nil
         for _ in 0..<(waits ? Int.max : Self.discardsPerTry) {
             let found = waits ? try waitForNext(deadline: deadline) : try next()
             guard let record = found else { return nil }

@@ -183,7 +183,7 @@ final class RingWriter: @unchecked Sendable {
                 return hasSpace(total)
             },
             event: core.spaceEvent, sleepers: core.spaceSleepers, sleeping: core.sleepingFlag(slot: nil),
-            strategy: strategy, deadline: timeout.map { .now + $0 },
+            strategy: strategy, deadline: deadline(after: timeout),
             check: checkReaders, cancelled: cancelled)
     }
 
