@@ -130,13 +130,18 @@ public struct SharedMemorySegment: ~Copyable {
     /// for a symbolic link, `ENODEV` or `EISDIR` for another kind of file),
     /// such as "/x is a FIFO, not a shared-memory segment"; `nil` for other errors.
     static func openRefusal(_ error: Errno, name: SegmentName, backend: Backend) -> String? {
-        guard error == Errno(rawValue: ELOOP) || error == Errno(rawValue: ENODEV) || error == Errno(rawValue: EISDIR) else {
+        let type: FileType
+        if let found = try? backend.implementation.status(named: name.posixBytes).type, found != .regular {
+            type = found
+        } else if error == Errno(rawValue: ELOOP) {
+            type = .symbolicLink  // replaced since, but a link when it was opened
+        } else if error == Errno(rawValue: ENODEV) {
+            type = .unknown
+        } else {
             return nil
         }
-        let type = (try? backend.implementation.status(named: name.posixBytes).type)
-            ?? (error == Errno(rawValue: ELOOP) ? .symbolicLink : .unknown)
-        let what = type == .regular ? "not a regular file" : type.description
-        return "\(name.posixName) is \(what), not a shared-memory segment; it is left alone"
+        return "\(name.posixName) is \(type == .unknown ? "not a regular file" : type.description), "
+            + "not a shared-memory segment; it is left alone"
     }
 
     /// How long an open waits for a process that holds the segment's lock
