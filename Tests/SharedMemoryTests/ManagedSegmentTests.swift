@@ -104,7 +104,7 @@ struct ManagedSegmentTests {
             #expect(error?.errno == .timedOut)
             #expect(error?.reason?.contains("still initialising") == true)
         }
-        try withUniqueName("empty") { name in
+        withUniqueName("empty") { name in
             let fd = shm_open("/" + name, O_CREAT | O_RDWR, 0o600)
             close(fd)
             #expect(openError(name)?.errno == .timedOut)
