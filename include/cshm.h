@@ -39,6 +39,12 @@ enum {
  * close-on-exec descriptor, and `*created_out` (which may be NULL) is 1 when
  * this call created the object and 0 when it opened an existing one, which
  * tells the two cases apart as Windows' ERROR_ALREADY_EXISTS does.
+ *
+ * The name is never followed through a symbolic link (ELOOP), and the open
+ * never blocks: anything but a regular file (a FIFO, a directory, a socket,
+ * a device that someone planted in /dev/shm) is refused with ENODEV, and
+ * cshm_stat_name tells which it is. The descriptor is left with O_NONBLOCK
+ * set, which changes nothing for a regular file.
  */
 int cshm_open(const char *name, int flags, uint32_t mode, int *fd_out,
               int *created_out);
@@ -74,13 +80,15 @@ typedef struct cshm_status {
     uint32_t link_count; /* 0 once the name has been removed */
     uint64_t device;     /* with inode: identifies the object */
     uint64_t inode;
+    uint32_t file_type;  /* st_mode & S_IFMT: 0100000 for a regular file */
 } cshm_status;
 
 /* Reads the status of an open object (fstat). */
 int cshm_stat(int fd, cshm_status *status_out);
 
-/* Reads the status of the object `name` without opening it (stat of the
- * file that holds it, /dev/shm/NAME on Linux). */
+/* Reads the status of the object `name` without opening it (lstat of the
+ * file that holds it, /dev/shm/NAME on Linux: a symbolic link is described,
+ * not followed). */
 int cshm_stat_name(const char *name, cshm_status *status_out);
 
 /* Free bytes on the file system that holds the object (fstatvfs), as an

@@ -11,11 +11,19 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+/* 0 when `fd` is a regular file; ENODEV for anything else. */
+static int cshm_check_regular(int fd) {
+    struct stat info;
+    if (fstat(fd, &info) != 0) return errno;
+    return S_ISREG(info.st_mode) ? 0 : ENODEV;
+}
+
 int cshm_open(const char *name, int flags, uint32_t mode, int *fd_out,
               int *created_out) {
     if (name == NULL || fd_out == NULL) return EINVAL;
     int access = (flags & CSHM_READ_WRITE) ? O_RDWR : O_RDONLY;
-    int base = access | O_CLOEXEC;
+    /* O_NONBLOCK: a FIFO planted under the name must not block the open. */
+    int base = access | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
     for (;;) {
         int fd;
         if (flags & CSHM_CREATE) {
@@ -34,6 +42,11 @@ int cshm_open(const char *name, int flags, uint32_t mode, int *fd_out,
             fd = shm_open(name, base, 0);
         } while (fd < 0 && errno == EINTR);
         if (fd >= 0) {
+            int error = cshm_check_regular(fd);
+            if (error != 0) {
+                close(fd);
+                return error;
+            }
             *fd_out = fd;
             if (created_out) *created_out = 0;
             return 0;
@@ -94,6 +107,7 @@ static void cshm_fill_status(const struct stat *info, cshm_status *out) {
     out->link_count = (uint32_t)info->st_nlink;
     out->device = (uint64_t)info->st_dev;
     out->inode = (uint64_t)info->st_ino;
+    out->file_type = (uint32_t)(info->st_mode & S_IFMT);
 }
 
 int cshm_stat(int fd, cshm_status *status_out) {
@@ -111,7 +125,7 @@ int cshm_stat_name(const char *name, cshm_status *status_out) {
     int length = snprintf(path, sizeof path, "/dev/shm/%s", name);
     if (length < 0 || (size_t)length >= sizeof path) return ENAMETOOLONG;
     struct stat info;
-    if (stat(path, &info) != 0) return errno;
+    if (lstat(path, &info) != 0) return errno;
     cshm_fill_status(&info, status_out);
     return 0;
 }

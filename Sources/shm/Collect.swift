@@ -11,9 +11,11 @@ struct CollectCommand: ToolCommand {
             A managed segment is stale when the process that created it is dead and no process \
             has it open, mapped or locked, or when its creator died before finishing it. Each \
             one is checked again under its exclusive lock just before it is removed, so a segment \
-            in use is never removed. Raw segments are never stale, since nothing tells who made \
-            them; remove those with `shm rm`. Prints what it removed, or with --dry-run what it \
-            would remove.
+            that any process holds open through this library (every open takes the shared lock) \
+            is never removed. Raw segments, unreadable ones and anything that is not a regular \
+            file are never stale, since nothing tells who made them; remove those with `shm rm`. \
+            Run by a user other than root, gc considers only that user's segments: it cannot see \
+            who else has them open. Prints what it removed, or with --dry-run what it would remove.
             """)
 
     @Flag(help: "Only print what would be removed.")

@@ -104,7 +104,7 @@ struct ManagedSegmentTests {
             #expect(error?.errno == .timedOut)
             #expect(error?.reason?.contains("still initialising") == true)
         }
-        try withUniqueName("empty") { name in
+        withUniqueName("empty") { name in
             let fd = shm_open("/" + name, O_CREAT | O_RDWR, 0o600)
             close(fd)
             #expect(openError(name)?.errno == .timedOut)
@@ -192,7 +192,9 @@ struct ManagedSegmentTests {
                     let rawInfo = try #require(all.first { $0.name == "/" + raw })
                     #expect(!rawInfo.isManaged && !rawInfo.isStale && rawInfo.header == nil)
 
-                    #expect(SegmentDirectory.removeStale(dryRun: true).contains { $0.name == "/" + stale })
+                    // Only our own names: a test never sweeps the machine's other segments.
+                    let ours = try [live, stale, raw].map { (name) throws(SharedMemoryError) in try SegmentName(name) }
+                    #expect(SegmentDirectory.removeStale(among: ours, dryRun: true).map(\.name) == ["/" + stale])
                     #expect(segmentFileExists(stale))
                     // While another process has it open it is in use, and not removed.
                     let holder = Process()
@@ -206,11 +208,10 @@ struct ManagedSegmentTests {
                     defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
                     _ = ready.fileHandleForReading.availableData
                     #expect(SegmentDirectory.list().first { $0.name == "/" + stale }?.users == [holder.processIdentifier])
-                    #expect(!SegmentDirectory.removeStale().contains { $0.name == "/" + stale })
+                    #expect(SegmentDirectory.removeStale(among: ours).isEmpty)
                     kill(holder.processIdentifier, SIGKILL)
                     holder.waitUntilExit()
-                    // Other tests' segments may be removed too if stale; ours must be.
-                    #expect(SegmentDirectory.removeStale().contains { $0.name == "/" + stale })
+                    #expect(SegmentDirectory.removeStale(among: ours).map(\.name) == ["/" + stale])
                     #expect(!segmentFileExists(stale))
                     #expect(segmentFileExists(live) && segmentFileExists(raw))
                     _ = held

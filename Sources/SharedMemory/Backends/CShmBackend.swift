@@ -4,10 +4,10 @@ import CShm
 public struct CShmBackend: SharedMemoryBackend {
     public init() {}
 
-    public func open(_ name: String, flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
+    public func open(_ name: [UInt8], flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
         var descriptor: Int32 = -1
         var created: Int32 = 0
-        try check(cshm_open(name, flags.rawValue, mode, &descriptor, &created))
+        try withCName(name) { (cName) throws(Errno) in try check(cshm_open(cName, flags.rawValue, mode, &descriptor, &created)) }
         return (descriptor, created != 0)
     }
 
@@ -19,7 +19,9 @@ public struct CShmBackend: SharedMemoryBackend {
         return copy
     }
 
-    public func unlink(_ name: String) throws(Errno) { try check(cshm_unlink(name)) }
+    public func unlink(_ name: [UInt8]) throws(Errno) {
+        try withCName(name) { (cName) throws(Errno) in try check(cshm_unlink(cName)) }
+    }
 
     public func truncate(_ descriptor: Int32, size: UInt64) throws(Errno) {
         try check(cshm_truncate(descriptor, size))
@@ -41,9 +43,9 @@ public struct CShmBackend: SharedMemoryBackend {
         return FileStatus(status)
     }
 
-    public func status(named name: String) throws(Errno) -> FileStatus {
+    public func status(named name: [UInt8]) throws(Errno) -> FileStatus {
         var status = cshm_status()
-        try check(cshm_stat_name(name, &status))
+        try withCName(name) { (cName) throws(Errno) in try check(cshm_stat_name(cName, &status)) }
         return FileStatus(status)
     }
 
@@ -159,6 +161,7 @@ public struct CShmBackend: SharedMemoryBackend {
 extension FileStatus {
     init(_ status: cshm_status) {
         self.init(size: status.size, uid: status.uid, gid: status.gid, mode: status.mode,
-                  linkCount: status.link_count, device: status.device, inode: status.inode)
+                  linkCount: status.link_count, device: status.device, inode: status.inode,
+                  type: FileType(formatBits: status.file_type))
     }
 }

@@ -4,17 +4,28 @@ import Glibc
 public struct PosixBackend: SharedMemoryBackend {
     public init() {}
 
-    public func open(_ name: String, flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
-        let base = (flags.contains(.readWrite) ? O_RDWR : O_RDONLY) | O_CLOEXEC
+    public func open(_ name: [UInt8], flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
+        // O_NONBLOCK: a FIFO planted under the name must not block the open;
+        // it changes nothing for the regular file a segment is.
+        let base = (flags.contains(.readWrite) ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK
         while true {
             if flags.contains(.create) {
-                let descriptor = retryingInterrupts { shm_open(name, base | O_CREAT | O_EXCL, mode_t(mode)) }
+                let descriptor = try withCName(name) { cName in retryingInterrupts { shm_open(cName, base | O_CREAT | O_EXCL, mode_t(mode)) } }
                 if descriptor >= 0 { return (descriptor, true) }
                 let error = Errno.current
                 if error != .fileExists || flags.contains(.exclusive) { throw error }
             }
-            let descriptor = retryingInterrupts { shm_open(name, base, 0) }
-            if descriptor >= 0 { return (descriptor, false) }
+            let descriptor = try withCName(name) { cName in retryingInterrupts { shm_open(cName, base, 0) } }
+            if descriptor >= 0 {
+                var info = stat()
+                let statFailed = fstat(descriptor, &info) != 0
+                let error: Errno = statFailed ? .current : Errno(rawValue: ENODEV)
+                if statFailed || (info.st_mode & S_IFMT) != S_IFREG {
+                    Glibc.close(descriptor)
+                    throw error
+                }
+                return (descriptor, false)
+            }
             let error = Errno.current
             // The object vanished between the two calls: try to create it again.
             if error == .noSuchFileOrDirectory && flags.contains(.create) { continue }
@@ -32,8 +43,8 @@ public struct PosixBackend: SharedMemoryBackend {
         return copy
     }
 
-    public func unlink(_ name: String) throws(Errno) {
-        if shm_unlink(name) != 0 { throw .current }
+    public func unlink(_ name: [UInt8]) throws(Errno) {
+        if try withCName(name, { shm_unlink($0) }) != 0 { throw .current }
     }
 
     public func truncate(_ descriptor: Int32, size: UInt64) throws(Errno) {
@@ -61,11 +72,11 @@ public struct PosixBackend: SharedMemoryBackend {
         return FileStatus(info)
     }
 
-    public func status(named name: String) throws(Errno) -> FileStatus {
-        let file = name.drop { $0 == "/" }
-        guard file.utf8.count <= 255 else { throw .nameTooLong }
+    public func status(named name: [UInt8]) throws(Errno) -> FileStatus {
+        let file = name.drop { $0 == UInt8(ascii: "/") }
+        guard file.count <= 255 else { throw .nameTooLong }
         var info = stat()
-        if stat("/dev/shm/" + file, &info) != 0 { throw .current }
+        if try withCName(Array("/dev/shm/".utf8) + file, { lstat($0, &info) }) != 0 { throw .current }
         return FileStatus(info)
     }
 
@@ -202,6 +213,7 @@ public struct PosixBackend: SharedMemoryBackend {
 extension FileStatus {
     init(_ info: stat) {
         self.init(size: UInt64(info.st_size), uid: info.st_uid, gid: info.st_gid, mode: info.st_mode & 0o7777,
-                  linkCount: UInt32(info.st_nlink), device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+                  linkCount: UInt32(info.st_nlink), device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
+                  type: FileType(formatBits: info.st_mode))
     }
 }

@@ -27,10 +27,44 @@ public struct FileStatus: Hashable, Sendable {
     public var device: UInt64
     /// With ``device``, identifies the object.
     public var inode: UInt64
+    /// What kind of file holds the name: a segment is always a ``FileType/regular`` file.
+    public var type: FileType
 
-    public init(size: UInt64, uid: UInt32, gid: UInt32, mode: UInt32, linkCount: UInt32, device: UInt64, inode: UInt64) {
+    public init(size: UInt64, uid: UInt32, gid: UInt32, mode: UInt32, linkCount: UInt32, device: UInt64, inode: UInt64,
+                type: FileType = .regular) {
         (self.size, self.uid, self.gid, self.mode) = (size, uid, gid, mode)
-        (self.linkCount, self.device, self.inode) = (linkCount, device, inode)
+        (self.linkCount, self.device, self.inode, self.type) = (linkCount, device, inode, type)
+    }
+}
+
+/// The kind of file behind a name in `/dev/shm` (`st_mode & S_IFMT`). Only a
+/// regular file is a shared-memory segment; anything else there was put
+/// there by other means, and opening it is refused.
+public enum FileType: UInt32, Hashable, Sendable, CustomStringConvertible {
+    case regular = 0o100000
+    case directory = 0o040000
+    case symbolicLink = 0o120000
+    case fifo = 0o010000
+    case socket = 0o140000
+    case characterDevice = 0o020000
+    case blockDevice = 0o060000
+    case unknown = 0
+
+    /// The type of the `S_IFMT` bits `bits`; ``unknown`` for a value that names none.
+    public init(formatBits bits: UInt32) { self = FileType(rawValue: bits & 0o170000) ?? .unknown }
+
+    /// `a FIFO`, `a directory`, ...: how a message names it.
+    public var description: String {
+        switch self {
+        case .regular: "a regular file"
+        case .directory: "a directory"
+        case .symbolicLink: "a symbolic link"
+        case .fifo: "a FIFO"
+        case .socket: "a socket"
+        case .characterDevice: "a character device"
+        case .blockDevice: "a block device"
+        case .unknown: "a file of unknown type"
+        }
     }
 }
 
@@ -50,15 +84,20 @@ public enum LockOperation: Int32, Hashable, Sendable {
 /// throws the ``Errno`` the system reported; calls the kernel may interrupt
 /// are retried on `EINTR`.
 public protocol SharedMemoryBackend: Sendable {
-    /// Opens or creates the object with POSIX name `name` (leading `/`).
+    /// Opens or creates the object with POSIX name `name` (leading `/`, then
+    /// any bytes but `/` and NUL).
+    ///
+    /// The open never follows a symbolic link (`ELOOP`) and never blocks:
+    /// a name that is not a regular file (a FIFO, a directory, a device) is
+    /// refused with `ENODEV`, and ``status(named:)`` says what it is.
     /// - Returns: a close-on-exec descriptor, and whether this call created the object.
-    func open(_ name: String, flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool)
+    func open(_ name: [UInt8], flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool)
     /// Closes a descriptor; never retried.
     func close(_ descriptor: Int32) throws(Errno)
     /// Duplicates a descriptor, close-on-exec.
     func duplicate(_ descriptor: Int32) throws(Errno) -> Int32
     /// Removes a name.
-    func unlink(_ name: String) throws(Errno)
+    func unlink(_ name: [UInt8]) throws(Errno)
     /// Sets the object's size in bytes.
     func truncate(_ descriptor: Int32, size: UInt64) throws(Errno)
     /// Reserves memory for the first `size` bytes (`posix_fallocate`), so that
@@ -68,8 +107,9 @@ public protocol SharedMemoryBackend: Sendable {
     func size(_ descriptor: Int32) throws(Errno) -> UInt64
     /// The status of an open object (`fstat`).
     func status(_ descriptor: Int32) throws(Errno) -> FileStatus
-    /// The status of the object named `name`, without opening it.
-    func status(named name: String) throws(Errno) -> FileStatus
+    /// The status of the object named `name`, without opening it; a symbolic
+    /// link is described, not followed (`lstat`).
+    func status(named name: [UInt8]) throws(Errno) -> FileStatus
     /// Free bytes on the file system that holds the object (`fstatvfs`).
     func freeSpace(_ descriptor: Int32) throws(Errno) -> UInt64
     /// Takes or releases a lock (`flock`); without `wait`, a taken lock fails with `EWOULDBLOCK`.
@@ -117,6 +157,30 @@ public protocol SharedMemoryBackend: Sendable {
     func errorName(_ errno: Errno) -> String?
     /// The system's text for an errno value.
     func errorText(_ errno: Errno) -> String
+}
+
+extension SharedMemoryBackend {
+    /// ``open(_:flags:mode:)`` with the name as text.
+    public func open(_ name: String, flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
+        try open(Array(name.utf8), flags: flags, mode: mode)
+    }
+
+    /// ``unlink(_:)`` with the name as text.
+    public func unlink(_ name: String) throws(Errno) { try unlink(Array(name.utf8)) }
+
+    /// ``status(named:)`` with the name as text.
+    public func status(named name: String) throws(Errno) -> FileStatus { try status(named: Array(name.utf8)) }
+}
+
+/// Calls `body` with `name` as a NUL-terminated C string; `EINVAL` when it
+/// holds a NUL byte, which would cut it short.
+func withCName<R>(_ name: [UInt8], _ body: (UnsafePointer<CChar>) throws(Errno) -> R) throws(Errno) -> R {
+    guard !name.contains(0) else { throw .invalidArgument }
+    var terminated = name
+    terminated.append(0)
+    return try terminated.withUnsafeBufferPointer { (buffer) throws(Errno) -> R in
+        try buffer.withMemoryRebound(to: CChar.self) { (chars) throws(Errno) -> R in try body(chars.baseAddress!) }
+    }
 }
 
 /// The available backends, as a value small enough to keep in every handle.

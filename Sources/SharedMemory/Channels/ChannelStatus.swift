@@ -59,11 +59,12 @@ public struct ChannelStatus: Hashable, Sendable {
     /// Bytes in the ring not yet read by the slowest reader.
     public var fill: UInt64 { min(UInt64(clamping: capacity), readers.map(\.bytesBehind).max() ?? 0) }
 
-    /// Reads the status of the ring `name`.
+    /// Reads the status of the ring `name`. Only looks: takes no lock and
+    /// no part in the segment's lifetime, and writes nothing.
     public static func read(_ name: SegmentName, backend: Backend = .default) throws(ChannelError) -> ChannelStatus {
         let segment: ManagedSegment
         do {
-            segment = try ManagedSegment.open(name, access: .readOnly, readyTimeout: .seconds(1), backend: backend)
+            segment = try ManagedSegment.openToLook(name, readyTimeout: .seconds(1), backend: backend)
         } catch {
             throw .segment(error)
         }

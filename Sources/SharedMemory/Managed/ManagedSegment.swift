@@ -75,12 +75,13 @@ public struct ManagedSegment: ~Copyable {
             let opened: (descriptor: Int32, created: Bool)
             do {
                 // Mode 0 until the header is ready: other users cannot open it meanwhile.
-                opened = try system.open(name.posixName, flags: flags, mode: 0)
+                opened = try system.open(name.posixBytes, flags: flags, mode: 0)
             } catch .permissionDenied where isInitialising(name, backend) && ContinuousClock.now < deadline {
                 waitBriefly()
                 continue
             } catch {
-                let reason: String? = error == .fileExists ? "a segment named \(name.posixName) already exists" : nil
+                let reason: String? = error == .fileExists ? "a segment named \(name.posixName) already exists"
+                    : SharedMemorySegment.openRefusal(error, name: name, backend: backend)
                 throw failure(error, exclusive ? "shm_open(O_CREAT|O_EXCL)" : "shm_open(O_CREAT)", reason)
             }
             if !opened.created {
@@ -97,11 +98,11 @@ public struct ManagedSegment: ~Copyable {
                 }
             }
             let handle = DescriptorHandle(descriptor: opened.descriptor, backend: backend,
-                                          removeWhenLast: lifetime == .lastClose ? name.posixName : nil)
+                                          removeWhenLast: lifetime == .lastClose ? name.posixBytes : nil)
             do {
                 try system.lock(opened.descriptor, .shared, wait: false)
             } catch {
-                try? system.unlink(name.posixName)
+                try? system.unlink(name.posixBytes)
                 throw failure(error, "flock")
             }
             try SharedMemorySegment.sizeNewSegment(opened.descriptor, name: name, size: total, backend: backend)
@@ -117,7 +118,7 @@ public struct ManagedSegment: ~Copyable {
                 try? system.unmap(base, length: mapped)
                 try system.chmod(opened.descriptor, mode: mode)
             } catch {
-                try? system.unlink(name.posixName)
+                try? system.unlink(name.posixBytes)
                 throw failure(error, "mmap")
             }
             let segment = SharedMemorySegment(name: name, access: .readWrite, backend: backend, wasCreated: true, handle: handle)
@@ -142,9 +143,19 @@ public struct ManagedSegment: ~Copyable {
                  backend: backend, createdByUs: false)
     }
 
+    /// Opens a managed segment read-only to look at it, and nothing more:
+    /// without the shared lock, so this process takes no part in the
+    /// segment's lifetime (closing it never removes a ``Lifetime/lastClose``
+    /// segment, and holding it never keeps one from being removed). What
+    /// `shm inspect` and `shm watch` use.
+    static func openToLook(_ name: SegmentName, readyTimeout: Duration, backend: Backend) throws(SharedMemoryError) -> ManagedSegment {
+        try open(name, access: .readOnly, allowOtherOwner: false, readyTimeout: readyTimeout,
+                 backend: backend, createdByUs: false, joinsLifetime: false)
+    }
+
     private static func open(
         _ name: SegmentName, access: Access, allowOtherOwner: Bool, readyTimeout: Duration,
-        backend: Backend, createdByUs: Bool
+        backend: Backend, createdByUs: Bool, joinsLifetime: Bool = true
     ) throws(SharedMemoryError) -> ManagedSegment {
         func failure(_ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
             SharedMemoryError(operation: .open, errno: errno, systemCall: call, reason: reason, backend: backend)
@@ -156,17 +167,13 @@ public struct ManagedSegment: ~Copyable {
         while true {
             let descriptor: Int32
             do {
-                descriptor = try system.open(name.posixName, flags: access == .readWrite ? .readWrite : [], mode: 0).descriptor
+                descriptor = try system.open(name.posixBytes, flags: access == .readWrite ? .readWrite : [], mode: 0).descriptor
             } catch .permissionDenied where isInitialising(name, backend) && clock.now < deadline {
                 waitBriefly()
                 continue
             } catch {
-                let reason: String? = switch error {
-                case .noSuchFileOrDirectory: "no segment named \(name.posixName) exists"
-                case .permissionDenied: "no permission to open \(name.posixName) for \(access == .readWrite ? "writing" : "reading")"
-                default: nil
-                }
-                throw failure(error, "shm_open", reason)
+                throw failure(error, "shm_open",
+                              SharedMemorySegment.openFailureReason(error, name: name, access: access, backend: backend))
             }
             // The lifetime is known only from the header; the handle learns it below.
             var handle = DescriptorHandle(descriptor: descriptor, backend: backend)
@@ -175,7 +182,7 @@ public struct ManagedSegment: ~Copyable {
             }
             // A last user removing the name holds the lock exclusively for a moment.
             do {
-                try system.lock(descriptor, .shared, wait: false)
+                if joinsLifetime { try system.lock(descriptor, .shared, wait: false) }
             } catch .wouldBlock where clock.now < deadline {
                 waitedFor = "another process to finish removing or checking it"
                 waitBriefly()
@@ -215,9 +222,9 @@ public struct ManagedSegment: ~Copyable {
             }
             switch result {
             case .success(let header):
-                if header.lifetime == .lastClose {
+                if header.lifetime == .lastClose && joinsLifetime {
                     handle = DescriptorHandle(descriptor: try duplicate(descriptor, system, failure), backend: backend,
-                                              removeWhenLast: name.posixName)
+                                              removeWhenLast: name.posixBytes)
                     // The duplicate shares the open file description, and so the lock.
                 }
                 let segment = SharedMemorySegment(name: name, access: access, backend: backend,
@@ -245,7 +252,7 @@ public struct ManagedSegment: ~Copyable {
 
     /// Whether `name` looks like a segment another process is creating: mode 0.
     private static func isInitialising(_ name: SegmentName, _ backend: Backend) -> Bool {
-        (try? backend.implementation.status(named: name.posixName).mode) == 0
+        (try? backend.implementation.status(named: name.posixBytes).mode) == 0
     }
 
     /// A short sleep between checks of a segment that is not ready yet.

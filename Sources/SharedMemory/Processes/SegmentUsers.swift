@@ -38,6 +38,25 @@ public enum SegmentUsers {
         return result
     }
 
+    /// ``processesByPath(under:)`` keyed by the exact bytes of each file's
+    /// path below `directory` (`SampleMap` for `/dev/shm/SampleMap`), so
+    /// that names which are not UTF-8 stay apart.
+    static func processesByFileName(under directory: String) -> [[UInt8]: [Int32]] {
+        let spelled = trimmingTrailingSlashes(directory)
+        let resolved = trimmingTrailingSlashes(realPath(spelled) ?? spelled)
+        let prefix = Array((resolved == "/" ? "/" : resolved + "/").utf8)
+        var result: [[UInt8]: [Int32]] = [:]
+        for (path, pids) in ProcScan.run(.under(prefix)) { result[Array(path[prefix.count...])] = pids }
+        return result
+    }
+
+    /// The processes that have the file `name` in `directory` open or mapped.
+    static func processes(usingFile name: [UInt8], in directory: String) -> [Int32] {
+        let resolved = trimmingTrailingSlashes(realPath(directory) ?? directory)
+        let target = Array((resolved == "/" ? "/" : resolved + "/").utf8) + name
+        return ProcScan.run(.exactly(target))[target] ?? []
+    }
+
     /// `path` with its directory part resolved by `realpath`, when that works.
     static func resolvingDirectory(of path: String) -> String {
         let trimmed = trimmingTrailingSlashes(path)

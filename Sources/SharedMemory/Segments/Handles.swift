@@ -12,10 +12,16 @@ struct DescriptorHandle: ~Copyable {
     /// A C string keeps the handle's fields trivial, which `discard` needs.
     private let nameToRemoveWhenLast: UnsafeMutablePointer<CChar>?
 
-    init(descriptor: Int32, backend: Backend, removeWhenLast name: String? = nil) {
+    /// `name`: the exact POSIX name (without NUL bytes) to remove when last.
+    init(descriptor: Int32, backend: Backend, removeWhenLast name: [UInt8]? = nil) {
         self.descriptor = descriptor
         self.backend = backend
-        self.nameToRemoveWhenLast = name.map { strdup($0)! }
+        self.nameToRemoveWhenLast = name.map { bytes in
+            let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+            for (index, byte) in bytes.enumerated() { copy[index] = CChar(bitPattern: byte) }
+            copy[bytes.count] = 0
+            return copy
+        }
     }
 
     deinit { try? Self.release(descriptor, backend, nameToRemoveWhenLast) }
@@ -32,9 +38,9 @@ struct DescriptorHandle: ~Copyable {
         if let name {
             // Nobody else holds the shared lock: this is the last user.
             if (try? system.lock(descriptor, .exclusive, wait: false)) != nil {
-                try? system.unlink(String(cString: name))
+                try? system.unlink(Array(UnsafeRawBufferPointer(start: name, count: strlen(name))))
             }
-            free(name)
+            name.deallocate()
         }
         try system.close(descriptor)
     }

@@ -60,12 +60,12 @@ public struct SharedMemorySegment: ~Copyable {
         if exclusive { flags.insert(.exclusive) }
         let opened: (descriptor: Int32, created: Bool)
         do {
-            opened = try system.open(name.posixName, flags: flags, mode: mode)
+            opened = try system.open(name.posixBytes, flags: flags, mode: mode)
         } catch {
             let reason: String? = switch error {
             case .fileExists: "a segment named \(name.posixName) already exists"
             case .permissionDenied: "no permission to create or open \(name.posixName)"
-            default: nil
+            default: openRefusal(error, name: name, backend: backend)
             }
             throw failure(error, exclusive ? "shm_open(O_CREAT|O_EXCL)" : "shm_open(O_CREAT)", reason)
         }
@@ -74,13 +74,14 @@ public struct SharedMemorySegment: ~Copyable {
             do {
                 try system.chmod(opened.descriptor, mode: mode)
             } catch {
-                try? system.unlink(name.posixName)
+                try? system.unlink(name.posixBytes)
                 throw failure(error, "fchmod")
             }
             try sizeNewSegment(opened.descriptor, name: name, size: size, backend: backend)
         } else if let refusal = ownerRefusal(of: opened.descriptor, name: name, allowed: allowOtherOwner, backend: backend) {
             throw failure(.operationNotPermitted, "fstat", refusal)
         }
+        try holdSharedLock(opened.descriptor, name: name, operation: .create, backend: backend)
         return SharedMemorySegment(name: name, access: .readWrite, backend: backend,
                                    wasCreated: opened.created, handle: handle)
     }
@@ -99,22 +100,75 @@ public struct SharedMemorySegment: ~Copyable {
         let descriptor: Int32
         do {
             descriptor = try backend.implementation.open(
-                name.posixName, flags: access == .readWrite ? .readWrite : [], mode: 0
+                name.posixBytes, flags: access == .readWrite ? .readWrite : [], mode: 0
             ).descriptor
         } catch {
-            let reason: String? = switch error {
-            case .noSuchFileOrDirectory: "no segment named \(name.posixName) exists"
-            case .permissionDenied: "no permission to open \(name.posixName) for \(access == .readWrite ? "writing" : "reading")"
-            default: nil
-            }
-            throw SharedMemoryError(operation: .open, errno: error, systemCall: "shm_open", reason: reason, backend: backend)
+            throw SharedMemoryError(operation: .open, errno: error, systemCall: "shm_open",
+                                    reason: openFailureReason(error, name: name, access: access, backend: backend),
+                                    backend: backend)
         }
         let handle = DescriptorHandle(descriptor: descriptor, backend: backend)
         if let refusal = ownerRefusal(of: descriptor, name: name, allowed: allowOtherOwner, backend: backend) {
             throw SharedMemoryError(operation: .open, errno: .operationNotPermitted, systemCall: "fstat",
                                     reason: refusal, backend: backend)
         }
+        try holdSharedLock(descriptor, name: name, operation: .open, backend: backend)
         return SharedMemorySegment(name: name, access: access, backend: backend, wasCreated: false, handle: handle)
+    }
+
+    /// Why opening `name` failed with `error`, in words; `nil` when the
+    /// error says it all.
+    static func openFailureReason(_ error: Errno, name: SegmentName, access: Access, backend: Backend) -> String? {
+        switch error {
+        case .noSuchFileOrDirectory: "no segment named \(name.posixName) exists"
+        case .permissionDenied: "no permission to open \(name.posixName) for \(access == .readWrite ? "writing" : "reading")"
+        default: openRefusal(error, name: name, backend: backend)
+        }
+    }
+
+    /// Why a name that is not a shared-memory segment was refused (`ELOOP`
+    /// for a symbolic link, `ENODEV` or `EISDIR` for another kind of file),
+    /// such as "/x is a FIFO, not a shared-memory segment"; `nil` for other errors.
+    static func openRefusal(_ error: Errno, name: SegmentName, backend: Backend) -> String? {
+        let type: FileType
+        if let found = try? backend.implementation.status(named: name.posixBytes).type, found != .regular {
+            type = found
+        } else if error == Errno(rawValue: ELOOP) {
+            type = .symbolicLink  // replaced since, but a link when it was opened
+        } else if error == Errno(rawValue: ENODEV) {
+            type = .unknown
+        } else {
+            return nil
+        }
+        return "\(name.posixName) is \(type == .unknown ? "not a regular file" : type.description), "
+            + "not a shared-memory segment; it is left alone"
+    }
+
+    /// How long an open waits for a process that holds the segment's lock
+    /// exclusively (a clean-up checking it, or a last user removing it).
+    static let exclusiveLockWait: Duration = .seconds(2)
+
+    /// Takes the shared `flock` that every open segment holds for its
+    /// lifetime (it stays with the descriptor, and with the views, which
+    /// share it): it tells ``SegmentDirectory/removeStale(dryRun:backend:)``,
+    /// whatever user it runs as, that the segment is in use. Waits a little
+    /// for a process that holds the lock exclusively for a moment.
+    static func holdSharedLock(_ descriptor: Int32, name: SegmentName, operation: Operation,
+                               backend: Backend) throws(SharedMemoryError) {
+        let deadline = ContinuousClock.now + exclusiveLockWait
+        while true {
+            do {
+                try backend.implementation.lock(descriptor, .shared, wait: false)
+                return
+            } catch .wouldBlock where ContinuousClock.now < deadline {
+                usleep(2_000)
+            } catch {
+                let reason = error == .wouldBlock
+                    ? "another process has held \(name.posixName) locked exclusively for \(exclusiveLockWait)" : nil
+                throw SharedMemoryError(operation: operation, errno: error, systemCall: "flock(LOCK_SH)",
+                                        reason: reason, backend: backend)
+            }
+        }
     }
 
     /// Why a segment of another user is refused, or `nil` when it is not.
@@ -132,7 +186,7 @@ public struct SharedMemorySegment: ~Copyable {
     static func sizeNewSegment(_ descriptor: Int32, name: SegmentName, size: Int, backend: Backend) throws(SharedMemoryError) {
         let system = backend.implementation
         func failure(_ errno: Errno, _ call: String, _ reason: String) -> SharedMemoryError {
-            try? system.unlink(name.posixName)
+            try? system.unlink(name.posixBytes)
             return SharedMemoryError(operation: .create, errno: errno, systemCall: call, reason: reason, backend: backend)
         }
         do {
@@ -244,7 +298,7 @@ public struct SharedMemorySegment: ~Copyable {
     /// - Throws: ``SharedMemoryError`` with operation ``Operation/unlink``; `ENOENT` when none exists.
     public static func remove(_ name: SegmentName, backend: Backend = .default) throws(SharedMemoryError) {
         do {
-            try backend.implementation.unlink(name.posixName)
+            try backend.implementation.unlink(name.posixBytes)
         } catch {
             let reason: String? = error == .noSuchFileOrDirectory ? "no segment named \(name.posixName) exists" : nil
             throw SharedMemoryError(operation: .unlink, errno: error, systemCall: "shm_unlink", reason: reason, backend: backend)

@@ -57,9 +57,11 @@ func describe(_ error: any Error) -> String {
     }
 }
 
-/// Checks a segment name in any form ``SegmentName`` accepts (`Local\X`, `/X`, `X`).
+/// Checks a segment name in any form ``SegmentName`` accepts (`Local\X`,
+/// `/X`, `X`), with the escapes that `shm list` prints (`\\`, `\n`, `\t`,
+/// `\r`, `\xHH`), so that every name it shows can be typed back.
 func segmentName(_ text: String) throws(SharedMemoryError) -> SegmentName {
-    try SegmentName(text)
+    try SegmentName(escaped: text)
 }
 
 /// The text of the C library for `code`, such as "No such file or directory".

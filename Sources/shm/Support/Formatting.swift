@@ -45,6 +45,12 @@ enum Format {
         return result
     }
 
+    /// Two lowercase hexadecimal digits: `0a`.
+    static func hexByte(_ byte: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+    }
+
     /// A policy's name, as `--policy` spells it.
     static func policy(_ policy: SlowSubscriberPolicy) -> String {
         switch policy {

@@ -19,7 +19,7 @@ struct SegmentFacts {
     var version: UInt32? {
         if info.header != nil { return SegmentHeader.layoutVersion }
         guard info.isManaged, !info.isInitialising else { return nil }
-        return Self.storedVersion(of: info.name)
+        return Self.storedVersion(of: info.segmentName)
     }
 
     /// What the segment holds: `data` (plain bytes, as every raw segment),
@@ -70,6 +70,7 @@ struct SegmentFacts {
     var json: [String: Any] {
         [
             "name": info.name,
+            "name_hex": info.segmentName.posixBytes.map(Format.hexByte).joined(),
             "size": info.size,
             "owner": ownerName,
             "uid": info.uid,
@@ -92,10 +93,16 @@ struct SegmentFacts {
     }
 
     /// The version word of a managed header that did not pass the checks.
-    static func storedVersion(of posixName: String) -> UInt32? {
-        let descriptor = open(SegmentDirectory.path + posixName, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+    static func storedVersion(of name: SegmentName) -> UInt32? {
+        var path = name.pathBytes
+        path.append(0)
+        let descriptor = path.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) }
+        }
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
+        var file = stat()
+        guard fstat(descriptor, &file) == 0, (file.st_mode & S_IFMT) == S_IFREG else { return nil }
         var word: UInt32 = 0
         guard pread(descriptor, &word, 4, 8) == 4 else { return nil }
         return UInt32(littleEndian: word)
@@ -105,10 +112,13 @@ struct SegmentFacts {
 /// The segment `name`, as ``SegmentDirectory/list(backend:)`` sees it.
 func segmentInfo(_ name: SegmentName) throws(ToolError) -> SegmentInfo {
     if let info = SegmentDirectory.info(name) { return info }
-    var status = stat()
-    if stat(name.path, &status) != 0 {
-        throw ToolError(errno == ENOENT ? "no segment named \(name.posixName) exists"
-                                        : "cannot read \(name.path): \(errorText(errno))")
+    let status: FileStatus
+    do {
+        status = try Backend.default.implementation.status(named: name.posixBytes)
+    } catch {
+        throw ToolError(error == .noSuchFileOrDirectory ? "no segment named \(name.posixName) exists"
+                                                        : "cannot read \(name.path): \(errorText(error.rawValue))")
     }
-    throw ToolError("\(name.posixName) cannot be inspected: it is not a regular shared-memory object")
+    let what = status.type == .regular ? "not a regular file" : status.type.description
+    throw ToolError("\(name.posixName) is \(what), not a shared-memory segment; it is left alone")
 }
