@@ -1,0 +1,73 @@
+import ArgumentParser
+import Glibc
+import SharedMemory
+
+/// Sends messages `--from` to `--count` - 1 through a channel or as a publisher.
+struct Send: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send a stream of test messages.")
+
+    @OptionGroup var options: StreamOptions
+    @Flag(help: "Write each message in place through a loan.") var loan = false
+    @Option(help: "Wait this many milliseconds before the first message (0 to 60000).") var startDelay = 0
+    @Option(help: "Pause this many microseconds after each message (0 to 1000000).") var paceUs = 0
+    @Flag(help: "Stop without closing (the test kills the process).") var hang = false
+
+    func validate() throws {
+        try checkRange(startDelay, 0...60_000, "--start-delay")
+        try checkRange(paceUs, 0...1_000_000, "--pace-us")
+    }
+
+    func run() throws {
+        let name = try options.segmentName
+        var sent = 0
+        do {
+            if options.flavour == .channel {
+                let sender = try ChannelSender.open(name, creating: options.ring, wait: options.wait.strategy)
+                try stream(&sent) { (sequence, size) throws(ChannelError) in
+                    if loan {
+                        try sender.send(loaning: size, timeout: options.timeout) { buffer in
+                            TestMessages.fill(buffer, sequence: sequence, seed: options.seed)
+                            return size
+                        }
+                    } else {
+                        try send(size, sequence) { (bytes) throws(ChannelError) in try sender.send(bytes, timeout: options.timeout) }
+                    }
+                }
+                // The sender must live on while the process hangs: use it after the loop.
+                while hang { sleep(60); _ = sender.capacity }
+                sender.close()
+            } else {
+                let publisher = try Publisher.open(name, creating: options.pubsub, wait: options.wait.strategy)
+                try stream(&sent) { (sequence, size) throws(ChannelError) in
+                    try send(size, sequence) { (bytes) throws(ChannelError) in try publisher.send(bytes, timeout: options.timeout) }
+                }
+                while hang { sleep(60); _ = publisher.publishedCount }
+                publisher.close()
+            }
+        } catch {
+            print("sent \(sent)")
+            complain("\(error)")
+            throw ExitCode(3)
+        }
+        print("sent \(sent)")
+    }
+
+    /// Says "ready", waits the start delay, then calls `body` for each message of the stream.
+    private func stream(_ sent: inout Int, _ body: (UInt64, Int) throws(ChannelError) -> Void) throws(ChannelError) {
+        say("ready")
+        if startDelay > 0 { usleep(UInt32(startDelay) * 1000) }
+        for sequence in UInt64(options.from)..<UInt64(options.count) {
+            try body(sequence, options.size(of: sequence))
+            sent += 1
+            if options.printEach { say("sent \(sequence)") }
+            if paceUs > 0 { usleep(UInt32(paceUs)) }
+        }
+    }
+
+    private func send(_ size: Int, _ sequence: UInt64, _ deliver: (UnsafeRawBufferPointer) throws(ChannelError) -> Void) throws(ChannelError) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+        defer { buffer.deallocate() }
+        TestMessages.fill(buffer, sequence: sequence, seed: options.seed)
+        try deliver(UnsafeRawBufferPointer(buffer))
+    }
+}
