@@ -10,11 +10,14 @@ struct Send: ParsableCommand {
     @Flag(help: "Write each message in place through a loan.") var loan = false
     @Option(help: "Wait this many milliseconds before the first message (0 to 60000).") var startDelay = 0
     @Option(help: "Pause this many microseconds after each message (0 to 1000000).") var paceUs = 0
+    @Option(help: "Before the first message, wait until this many readers are attached (0 to 64), up to --timeout-ms or 10 s.")
+    var awaitReaders = 0
     @Flag(help: "Stop without closing (the test kills the process).") var hang = false
 
     func validate() throws {
         try checkRange(startDelay, 0...60_000, "--start-delay")
         try checkRange(paceUs, 0...1_000_000, "--pace-us")
+        try checkRange(awaitReaders, 0...64, "--await-readers")
     }
 
     func run() throws {
@@ -56,11 +59,24 @@ struct Send: ParsableCommand {
     private func stream(_ sent: inout Int, _ body: (UInt64, Int) throws(ChannelError) -> Void) throws(ChannelError) {
         say("ready")
         if startDelay > 0 { usleep(UInt32(startDelay) * 1000) }
+        if awaitReaders > 0 { try waitForReaders() }
         for sequence in UInt64(options.from)..<UInt64(options.count) {
             try body(sequence, options.size(of: sequence))
             sent += 1
-            if options.printEach { say("sent \(sequence)") }
+            if options.printEach { say("sent message \(sequence)") }
             if paceUs > 0 { usleep(UInt32(paceUs)) }
+        }
+    }
+
+    /// Waits until `--await-readers` readers are attached, as `shm inspect` sees them.
+    private func waitForReaders() throws(ChannelError) {
+        let name = try? options.segmentName
+        let deadline = ContinuousClock.now + (options.timeout ?? .seconds(10))
+        while true {
+            if let name, let status = try? ChannelStatus.read(name),
+               status.readers.filter(\.attached).count >= awaitReaders { return }
+            if ContinuousClock.now >= deadline { throw .timedOut }
+            usleep(2_000)
         }
     }
 

@@ -31,12 +31,12 @@ struct StreamChecker {
         guard message.count <= largest else {
             outOfBounds += 1
             remember("a message of \(message.count) bytes, more than the largest, \(largest)")
-            if options.printEach { say("got out-of-bounds \(message.count)") }
+            if options.printEach { say("got out-of-bounds message of \(message.count) bytes") }
             return
         }
         let (sequence, whole) = TestMessages.check(message, seed: options.seed, minimum: options.minSize, maximum: options.maxSize)
         if whole { intact += 1 }
-        if options.printEach { say("got \(sequence)\(whole ? "" : " damaged")") }
+        if options.printEach { say("got message \(sequence)\(whole ? "" : " damaged")") }
         guard !tolerant else { return }
         if !whole { note("message \(sequence) is torn or wrong") }
         if let last {

@@ -73,6 +73,11 @@ struct CorruptionTrial {
     static let capacity = 4096
     /// How long an honest peer may take after the corruption before it counts as hung.
     static let limit = 5.0
+    /// How long opening a segment waits for one that looks half created (a
+    /// 0-byte one may be another process's new segment): the library's
+    /// ``ManagedSegment/defaultReadyTimeout``, which the channel API does not let
+    /// a caller shorten. A peer that opens after the corruption may take this on top.
+    static let openReadyWait = Double(ManagedSegment.defaultReadyTimeout.components.seconds)
 
     /// Runs every seed, `jobs` at a time, off Swift's cooperative pool.
     static func runAll(seeds: [UInt64], jobs: Int) async -> [Result] {
@@ -162,7 +167,7 @@ struct CorruptionTrial {
             usleep(UInt32.random(in: 0...250_000, using: &random))
             corruption = try corrupt(name, kind: kind, &random)
         }
-        let ends = outcomes(of: peers.map(\.1), limit: limit)
+        let ends = outcomes(of: peers.map(\.1), limit: limit + (beforeOpen ? openReadyWait : 0))
         var judged: [(role: String, outcome: PeerOutcome, detail: String)] = []
         var firstProblem: String?
         for ((role, peer), outcome) in zip(peers, ends) {

@@ -62,7 +62,7 @@ enum CorruptionPlan {
     static let controlFields: [Field] = [
         ("ring.writePosition", 64, 8), ("ring.reservePosition", 72, 8), ("ring.published", 80, 8),
         ("ring.oldestPosition", 88, 8), ("ring.oldestSequence", 96, 8), ("ring.writerState", 104, 4),
-        ("ring.slotLock", 108, 4), ("ring.writerSleeping", 112, 4), ("ring.dataEvent", 128, 4),
+        ("ring.oldSlotLock", 108, 4), ("ring.writerSleeping", 112, 4), ("ring.dataEvent", 128, 4),
         ("ring.dataSleepers", 132, 4), ("ring.spaceEvent", 136, 4), ("ring.spaceSleepers", 140, 4),
     ]
     /// A reader slot's words, relative to the slot's start.
