@@ -55,17 +55,35 @@ struct CorruptionTrial {
         case emptyRing = "empty ring"
     }
 
+    /// How one honest peer ended, and what was wrong with that, if anything.
+    struct PeerEnd {
+        let role: String
+        let outcome: PeerOutcome
+        /// The last line of its error output, when it failed clearly.
+        let error: String
+        /// Why the end breaks the rules; `nil` when it keeps them.
+        let problem: String?
+
+        var description: String {
+            "\(role) \(outcome)" + (problem.map { $0 == outcome.description ? "" : " (\($0))" } ?? "")
+                + (error.isEmpty ? "" : ": \(error)")
+        }
+    }
+
     struct Result {
         let seed: UInt64
         let setting: String
         let corruption: String
         let failureClass: String
-        let peers: [(role: String, outcome: PeerOutcome, detail: String)]
-        let passed: Bool
+        let peers: [PeerEnd]
+        /// Why the trial could not be set up (a peer that did not start), if it could not.
+        var setupError: String?
+
+        var passed: Bool { setupError == nil && peers.allSatisfy { $0.problem == nil } }
 
         var report: String {
             String(format: "seed 0x%llx", seed) + " \(setting), \(corruption): "
-                + peers.map { "\($0.role) \($0.outcome)\($0.detail.isEmpty ? "" : " (\($0.detail))")" }.joined(separator: "; ")
+                + (setupError.map { "setup failed: \($0)" } ?? peers.map(\.description).joined(separator: "; "))
         }
     }
 
@@ -111,7 +129,7 @@ struct CorruptionTrial {
                                setting: setting, random: &random)
             } catch {
                 return Result(seed: seed, setting: setting, corruption: "none", failureClass: "trial setup",
-                              peers: [("test", .hung, "\(error)")], passed: false)
+                              peers: [], setupError: "\(error)")
             }
         }
     }
@@ -147,31 +165,29 @@ struct CorruptionTrial {
         }
         let segmentName = try SegmentName(name)
         let corruption: Corruption
-        var peers: [(String, ChildProcess)] = []
+        var peers: [(String, SpawnedProcess)] = []
         if beforeOpen {
             try createRing(segmentName, kind: kind)
             corruption = try corrupt(name, kind: kind, &random)
             for (index, arguments) in receiverArguments.enumerated() {
-                peers.append(("\(kind == .channel ? "receiver" : "subscriber \(index)")", try ChildProcess("shm-test-peer", arguments)))
+                peers.append(("\(kind == .channel ? "receiver" : "subscriber \(index)")", try SpawnedProcess("shm-test-peer", arguments)))
             }
-            peers.append((kind == .channel ? "sender" : "publisher", try ChildProcess("shm-test-peer", senderArguments)))
+            peers.append((kind == .channel ? "sender" : "publisher", try SpawnedProcess("shm-test-peer", senderArguments)))
         } else {
             for (index, arguments) in receiverArguments.enumerated() {
-                let peer = try ChildProcess("shm-test-peer", arguments)
+                let peer = try SpawnedProcess("shm-test-peer", arguments)
                 peers.append(("\(kind == .channel ? "receiver" : "subscriber \(index)")", peer))
                 try peer.waitForOutput(containing: "ready", timeout: 10)
             }
-            let sender = try ChildProcess("shm-test-peer", senderArguments)
+            let sender = try SpawnedProcess("shm-test-peer", senderArguments)
             peers.append((kind == .channel ? "sender" : "publisher", sender))
             try sender.waitForOutput(containing: "ready", timeout: 10)
             usleep(UInt32.random(in: 0...250_000, using: &random))
             corruption = try corrupt(name, kind: kind, &random)
         }
         let ends = outcomes(of: peers.map(\.1), limit: limit + (beforeOpen ? openReadyWait : 0))
-        var judged: [(role: String, outcome: PeerOutcome, detail: String)] = []
-        var firstProblem: String?
-        for ((role, peer), outcome) in zip(peers, ends) {
-            var detail = ""
+        let judged = zip(peers, ends).map { entry, outcome in
+            let (role, peer) = entry
             var problem: String? = outcome.isAcceptable ? nil : outcome.description
             if outcome == .failedClearly(status: 4) {
                 problem = "a message's length out of bounds"
@@ -179,20 +195,13 @@ struct CorruptionTrial {
                       !peer.output.contains("out-of-bounds 0") {
                 problem = "exit 0 without a clean summary"
             }
-            if case .failedClearly = outcome {
-                detail = peer.errorOutput.split(separator: "\n").last.map(String.init) ?? ""
-            }
-            if let problem {
-                firstProblem = firstProblem ?? problem
-                if problem != outcome.description {
-                    detail = [problem, detail].filter { !$0.isEmpty }.joined(separator: ": ")
-                }
-            }
-            judged.append((role, outcome, detail))
+            var error = ""
+            if case .failedClearly = outcome { error = peer.errorOutput.split(separator: "\n").last.map(String.init) ?? "" }
+            return PeerEnd(role: role, outcome: outcome, error: error, problem: problem)
         }
+        let firstProblem = judged.lazy.compactMap(\.problem).first
         return Result(seed: seed, setting: setting, corruption: corruption.description,
-                      failureClass: corruption.failureClass + (firstProblem.map { " -> \($0)" } ?? ""),
-                      peers: judged, passed: firstProblem == nil)
+                      failureClass: corruption.failureClass + (firstProblem.map { " -> \($0)" } ?? ""), peers: judged)
     }
 
     /// Creates the ring as the peers would, and leaves it, so that it can be corrupted before they open it.

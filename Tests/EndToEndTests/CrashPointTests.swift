@@ -47,11 +47,11 @@ struct CrashPointTests {
         try withUniqueName { name in
             let timeout = Self.timeout(test.action)
             let stream = Self.common + Self.flavourArguments(test.flavour) + ["--count", "\(Self.count)"]
-            let reader = try ChildProcess("shm-test-peer", ["receive", name, "--print-each", "--in-place", "--wait", "sleep",
+            let reader = try SpawnedProcess("shm-test-peer", ["receive", name, "--print-each", "--in-place", "--wait", "sleep",
                                                             "--timeout-ms", "\(timeout)"] + stream)
             try reader.waitForOutput(containing: "ready")
             let after = test.point == "close.started" ? 1 : 300
-            let writer = try ChildProcess.start("shm-test-peer", ["send", name, "--print-each"] + stream,
+            let writer = try SpawnedProcess("shm-test-peer", ["send", name, "--print-each"] + stream,
                                                 environment: Self.crash(test, after: after))
             try Self.waitForCrash(writer, test.action)
             let crashed = Date()
@@ -71,7 +71,7 @@ struct CrashPointTests {
             if test.point == "close.started" {
                 #expect(got.count == Self.count, "a crash in the close loses nothing sent")
             }
-            Self.end(writer)
+            writer.end()
             try Self.takeOver(name, test.flavour, from: got.count, readers: 1)
         }
     }
@@ -84,10 +84,10 @@ struct CrashPointTests {
         try withUniqueName { name in
             let timeout = Self.timeout(test.action)
             let stream = Self.common + Self.flavourArguments("channel") + ["--count", "\(Self.count)"]
-            let receiver = try ChildProcess.start("shm-test-peer", ["receive", name, "--print-each", "--in-place"] + stream,
+            let receiver = try SpawnedProcess("shm-test-peer", ["receive", name, "--print-each", "--in-place"] + stream,
                                                   environment: Self.crash(test, after: 200))
             try receiver.waitForOutput(containing: "ready")
-            let sender = try ChildProcess("shm-test-peer", ["send", name, "--print-each", "--timeout-ms", "\(timeout)"] + stream)
+            let sender = try SpawnedProcess("shm-test-peer", ["send", name, "--print-each", "--timeout-ms", "\(timeout)"] + stream)
             try Self.waitForCrash(receiver, test.action)
             let crashed = Date()
             let senderEnd = outcomes(of: [sender], limit: Double(timeout) / 1000 + Self.grace)[0]
@@ -97,15 +97,15 @@ struct CrashPointTests {
                 #expect(sender.errorOutput.contains("died without closing"), "a dead receiver is reported: \(sender.errorOutput)")
                 #expect(waited < 2, "a death is noticed within the peer checks, not at the timeout: \(waited) s")
             }
-            Self.end(receiver)
+            receiver.end()
             let sent = Self.numbers(sender.output, "sent message ").count
             let before = Self.numbers(receiver.output, "got message ")
             // A new sender continues the stream; a new receiver takes the cursor over.
-            let rest = try ChildProcess("shm-test-peer", ["send", name, "--from", "\(sent)", "--timeout-ms", "3000", "--await-readers", "1"] + stream)
+            let rest = try SpawnedProcess("shm-test-peer", ["send", name, "--from", "\(sent)", "--timeout-ms", "3000", "--await-readers", "1"] + stream)
             try rest.waitForOutput(containing: "ready")
-            let next = try ChildProcess("shm-test-peer", ["receive", name, "--print-each", "--any-start", "--timeout-ms", "3000"] + stream)
-            #expect(try rest.waitForExit(timeout: 20) == 0, "\(rest.errorOutput)")
-            #expect(try next.waitForExit(timeout: 20) == 0, "\(next.errorOutput)")
+            let next = try SpawnedProcess("shm-test-peer", ["receive", name, "--print-each", "--any-start", "--timeout-ms", "3000"] + stream)
+            #expect(rest.waitForEnd(timeout: 20) == .succeeded, "\(rest.errorOutput)")
+            #expect(next.waitForEnd(timeout: 20) == .succeeded, "\(next.errorOutput)")
             let after = Self.numbers(next.output, "got message ")
             let all = before + after
             let repeats = all.count - Set(all).count
@@ -122,15 +122,15 @@ struct CrashPointTests {
         try withUniqueName { name in
             let timeout = Self.timeout(test.action)
             let stream = Self.common + Self.flavourArguments("pubsub") + ["--count", "\(Self.count)", "--timeout-ms", "\(timeout)"]
-            let honest = try ChildProcess("shm-test-peer", ["receive", name, "--print-each", "--wait", "sleep"] + stream)
+            let honest = try SpawnedProcess("shm-test-peer", ["receive", name, "--print-each", "--wait", "sleep"] + stream)
             try honest.waitForOutput(containing: "ready")
-            let publisher = try ChildProcess("shm-test-peer", ["send", name, "--print-each", "--pace-us", "1000"] + stream)
+            let publisher = try SpawnedProcess("shm-test-peer", ["send", name, "--print-each", "--pace-us", "1000"] + stream)
             try publisher.waitForOutput(containing: "ready")
             var arguments = ["receive", name] + stream
             var after = 100
             if test.point.hasPrefix("join") { after = 1 }
             if test.point == "leave.started" { arguments += ["--stop-after", "100"]; after = 1 }
-            let crashing = try ChildProcess.start("shm-test-peer", arguments, environment: Self.crash(test, after: after))
+            let crashing = try SpawnedProcess("shm-test-peer", arguments, environment: Self.crash(test, after: after))
             try Self.waitForCrash(crashing, test.action)
             let limit = Double(timeout) / 1000 + Self.grace + Double(Self.count) / 1000
             let ends = outcomes(of: [publisher, honest], limit: limit)
@@ -143,7 +143,7 @@ struct CrashPointTests {
             let got = Self.numbers(honest.output, "got message ")
             #expect(got == Array(0..<got.count), "the other subscriber got the stream in order, none twice: \(Self.brief(got))")
             #expect(got.count >= sent.count, "the other subscriber got every message published: sent \(sent.count), got \(got.count)")
-            Self.end(crashing)
+            crashing.end()
             // Both slots must be free again: the crashed subscriber's and the honest one's.
             try Self.takeOver(name, "pubsub", from: sent.count, readers: 2)
         }
@@ -156,14 +156,14 @@ struct CrashPointTests {
     }
 
     /// Waits until `peer` killed itself (SIGKILL) or stopped itself (state T).
-    static func waitForCrash(_ peer: ChildProcess, _ action: Action) throws {
+    static func waitForCrash(_ peer: SpawnedProcess, _ action: Action) throws {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if !peer.process.isRunning {
+            if !peer.isRunning {
                 if action == .kill && peer.terminatingSignal == SIGKILL { return }
                 throw ChildProcessError(description: "ended with \(peer.outcome.map(\.description) ?? "?") instead of reaching its crash point; output: \(peer.output.suffix(300)); errors: \(peer.errorOutput)")
             }
-            if action == .stop && processState(peer.process.processIdentifier) == "T" { return }
+            if action == .stop && processState(peer.pid) == "T" { return }
             usleep(2_000)
         }
         throw ChildProcessError(description: "never reached its crash point; output: \(peer.output.suffix(300))")
@@ -174,12 +174,6 @@ struct CrashPointTests {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
         return stat[close...].dropFirst(2).first
-    }
-
-    /// Kills a stopped process, or collects a dead one.
-    static func end(_ peer: ChildProcess) {
-        if peer.process.isRunning { peer.send(SIGKILL) }
-        peer.process.waitUntilExit()
     }
 
     /// The numbers after `prefix` on the lines that start with it.
@@ -201,15 +195,15 @@ struct CrashPointTests {
         let stream = common + flavourArguments(flavour) + ["--count", "\(end)", "--from", "\(from)", "--timeout-ms", "3000"]
         // The writer first: a reader that opened a ring whose writer is gone
         // would rightly see the end (or the death) before the new one attached.
-        let writer = try ChildProcess("shm-test-peer", ["send", name, "--await-readers", "\(readers)"] + stream)
+        let writer = try SpawnedProcess("shm-test-peer", ["send", name, "--await-readers", "\(readers)"] + stream)
         try writer.waitForOutput(containing: "ready")
-        var started: [ChildProcess] = []
+        var started: [SpawnedProcess] = []
         for _ in 0..<readers {
-            started.append(try ChildProcess("shm-test-peer", ["receive", name] + stream))
+            started.append(try SpawnedProcess("shm-test-peer", ["receive", name] + stream))
         }
-        #expect(try writer.waitForExit(timeout: 20) == 0, "the new writer: \(writer.errorOutput)")
+        #expect(writer.waitForEnd(timeout: 20) == .succeeded, "the new writer: \(writer.errorOutput)")
         for reader in started {
-            #expect(try reader.waitForExit(timeout: 20) == 0, "a new reader: \(reader.errorOutput)")
+            #expect(reader.waitForEnd(timeout: 20) == .succeeded, "a new reader: \(reader.errorOutput)")
             let line = ChannelProcessTests.lastLine(reader.output)
             #expect(line == ChannelProcessTests.clean(end - from, first: from), "the stream continues at \(from): \(line)")
         }

@@ -20,11 +20,9 @@ struct TestPeerOptionsTests {
     @Test("A negative, huge or unknown option value is a usage error with a message, not a trap", arguments: badOptions)
     func badOption(_ arguments: [String]) throws {
         try withUniqueName { name in
-            let child = try ChildProcess("shm-test-peer", [arguments[0], name] + arguments.dropFirst())
-            child.closeInput()
-            _ = try child.waitForExit(timeout: 10)
-            #expect(child.terminatingSignal == nil, "died of a signal")
-            #expect(child.process.terminationStatus == 64, "\(child.errorOutput)")
+            let child = try SpawnedProcess("shm-test-peer", [arguments[0], name] + Array(arguments.dropFirst()))
+            let outcome = child.waitForEnd(timeout: 10)
+            #expect(outcome == .failedClearly(status: 64), "\(outcome): \(child.errorOutput)")
             #expect(child.errorOutput.contains("Error:"), "\(child.errorOutput)")
             #expect(!segmentFileExists(name), "nothing is created before the options are checked")
         }
