@@ -168,7 +168,7 @@ struct CorruptionTrial {
         var peers: [(String, SpawnedProcess)] = []
         if beforeOpen {
             try createRing(segmentName, kind: kind)
-            corruption = try corrupt(name, kind: kind, &random)
+            corruption = try corrupt(name, kind: kind, persistent: false, &random)
             for (index, arguments) in receiverArguments.enumerated() {
                 peers.append(("\(kind == .channel ? "receiver" : "subscriber \(index)")", try SpawnedProcess("shm-test-peer", arguments)))
             }
@@ -183,7 +183,7 @@ struct CorruptionTrial {
             peers.append((kind == .channel ? "sender" : "publisher", sender))
             try sender.waitForOutput(containing: "ready", timeout: 10)
             usleep(UInt32.random(in: 0...250_000, using: &random))
-            corruption = try corrupt(name, kind: kind, &random)
+            corruption = try corrupt(name, kind: kind, persistent: true, &random)
         }
         let ends = outcomes(of: peers.map(\.1), limit: limit + (beforeOpen ? openReadyWait : 0))
         let judged = zip(peers, ends).map { entry, outcome in
@@ -217,13 +217,24 @@ struct CorruptionTrial {
         }
     }
 
-    private static func corrupt(_ name: String, kind: Kind, _ random: inout SeededRandom) throws -> Corruption {
+    /// Corrupts the ring once; while the peers run, a third of the time it
+    /// keeps writing the same word (or fresh random bytes) every millisecond
+    /// for up to 300 ms, as a peer that fights the honest ones would.
+    private static func corrupt(_ name: String, kind: Kind, persistent: Bool, _ random: inout SeededRandom) throws -> Corruption {
         guard let peer = HostilePeer(name: name, slots: kind == .channel ? 1 : slots) else {
             throw ChildProcessError(description: "the hostile peer could not open /\(name)")
         }
-        let corruption = CorruptionPlan.draw(for: peer, using: &random)
+        var corruption = CorruptionPlan.draw(for: peer, using: &random)
         guard corruption.apply(to: peer, using: &random) else {
             throw ChildProcessError(description: "the hostile peer could not \(corruption)")
+        }
+        if persistent, !corruption.isTruncation, random.chance(1.0 / 3) {
+            let end = Date().addingTimeInterval(Double.random(in: 0.05...0.3, using: &random))
+            while Date() < end {
+                _ = corruption.apply(to: peer, using: &random)
+                usleep(1_000)
+            }
+            corruption = .repeated(corruption)
         }
         return corruption
     }

@@ -8,6 +8,13 @@ enum Corruption: CustomStringConvertible {
     case word(field: String, offset: Int, width: Int, value: UInt64, valueLabel: String)
     /// Writes random bytes over `ranges` of `region`.
     case garbage(region: String, ranges: [Range<Int>])
+    /// `corruption`, written again and again for a while.
+    indirect case repeated(Corruption)
+
+    var isTruncation: Bool {
+        if case .truncate = self { return true }
+        return false
+    }
 
     /// The class of the trial, for grouping failures: what was hit, not the exact value.
     var failureClass: String {
@@ -15,6 +22,7 @@ enum Corruption: CustomStringConvertible {
         case .truncate(let region, _): "truncate into \(region)"
         case .word(let field, _, _, _, _): "word \(field)"
         case .garbage(let region, _): "garbage over \(region)"
+        case .repeated(let corruption): corruption.failureClass + ", repeated"
         }
     }
 
@@ -23,6 +31,7 @@ enum Corruption: CustomStringConvertible {
         case .truncate(let region, let size): "truncate to \(size) bytes (\(region))"
         case .word(let field, let offset, let width, _, let label): "\(field) (\(width) bytes at \(offset)) = \(label)"
         case .garbage(let region, let ranges): "random bytes over \(region) \(ranges.map { "\($0.lowerBound)..<\($0.upperBound)" }.joined(separator: ", "))"
+        case .repeated(let corruption): "\(corruption), again every millisecond for a while"
         }
     }
 
@@ -35,6 +44,8 @@ enum Corruption: CustomStringConvertible {
             peer.store(value, at: offset, width: width)
         case .garbage(_, let ranges):
             for range in ranges { peer.scribble(range, using: &random) }
+        case .repeated(let corruption):
+            return corruption.apply(to: peer, using: &random)
         }
         return true
     }
@@ -113,8 +124,8 @@ enum CorruptionPlan {
             let mask = UInt64(layout.capacity - 1)
             let start: Int
             switch Int.random(in: 0..<3, using: &random) {
-            case 0: start = Int(peer.load64(layout.slot(0)) & mask)
-            case 1: start = Int(peer.load64(layout.ring + 64) & mask)
+            case 0: start = Int(peer.load(layout.slot(0), width: 8) & mask)
+            case 1: start = Int(peer.load(layout.ring + 64, width: 8) & mask)
             default: start = Int.random(in: 0..<(layout.capacity / 8), using: &random) * 8
             }
             let chosen = random.pick(recordFields)
@@ -122,7 +133,7 @@ enum CorruptionPlan {
             let offset = min(layout.data + start + chosen.offset, layout.totalSize - chosen.width)
             field = (chosen.name, offset, chosen.width)
         }
-        let current = field.width == 8 ? peer.load64(field.offset) : peer.load64(field.offset) & 0xFFFF_FFFF
+        let current = peer.load(field.offset, width: field.width)
         let (value, label) = value(width: field.width, current: current, capacity: layout.capacity, &random)
         return .word(field: field.name, offset: field.offset, width: field.width, value: value, valueLabel: label)
     }

@@ -43,10 +43,11 @@ final class HostilePeer {
         close(descriptor)
     }
 
-    /// Reads the 8-byte word at `offset`, as the ring's code would.
-    func load64(_ offset: Int) -> UInt64 {
-        precondition(offset >= 0 && offset + 8 <= layout.totalSize)
-        return base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+    /// Reads the `width`-byte word (4 or 8) at `offset`, which may be misaligned.
+    func load(_ offset: Int, width: Int) -> UInt64 {
+        precondition(offset >= 0 && offset + width <= layout.totalSize)
+        return width == 8 ? UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            : UInt64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
     }
 
     /// Writes a `width`-byte word (4 or 8) at `offset`, which may be misaligned.
