@@ -32,7 +32,10 @@ struct CorruptingPeerTests {
         let results = await CorruptionTrial.runAll(seeds: seeds, jobs: Self.jobs)
         let failures = results.filter { !$0.passed }
         let seconds = Date().timeIntervalSince(start)
-        print("Corrupting peer: \(results.count) trials (\(Self.jobs) at a time) in \(String(format: "%.1f", seconds)) s; \(failures.count) failed")
+        let ends = results.flatMap(\.peers)
+        let clean = ends.filter { $0.outcome == .succeeded }.count
+        let clear = ends.filter { if case .failedClearly = $0.outcome { true } else { false } }.count
+        print("Corrupting peer: \(results.count) trials (\(Self.jobs) at a time) in \(String(format: "%.1f", seconds)) s; \(failures.count) failed; honest peers: \(clean) exited 0, \(clear) exited with an error, \(ends.count - clean - clear) broke the rules")
         var byClass: [String: [CorruptionTrial.Result]] = [:]
         for failure in failures { byClass[failure.failureClass, default: []].append(failure) }
         for (failureClass, members) in byClass.sorted(by: { $0.key < $1.key }) {
