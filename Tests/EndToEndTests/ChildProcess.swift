@@ -20,60 +20,107 @@ struct ChildProcessError: Error, CustomStringConvertible {
     let description: String
 }
 
-/// A program started for a test, with its standard input on a pipe and its
-/// output collected in files. It is killed when dropped, so a failing test
-/// leaves no process behind.
+/// A program started for a test with `posix_spawn`, its standard input on a
+/// pipe and its output collected in files. It is killed when dropped, so a
+/// failing test leaves no process behind.
+///
+/// Not Foundation's `Process`: its `run()` on Linux now and then crashes the
+/// whole test process (see ``SpawnedProcess``).
 final class ChildProcess {
-    let process = Process()
-    private let input = Pipe()
-    private let outputFile: URL
-    private let errorFile: URL
+    let processIdentifier: pid_t
+    private let inputDescriptor: Int32
+    private let outputPath: String
+    private let errorPath: String
     private var inputClosed = false
+    /// The raw `waitpid` status, once the program has ended and been reaped.
+    private var status: Int32?
 
     /// Starts one of the package's executables.
     convenience init(_ product: String, _ arguments: [String]) throws {
         try self.init(absolute: BuiltProducts.path(product), arguments)
     }
 
+    /// Writing to the input of a program that has exited must fail, not kill
+    /// the test process with SIGPIPE.
+    private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     /// Starts the program at `path`.
     init(absolute path: String, _ arguments: [String]) throws {
-        let directory = FileManager.default.temporaryDirectory
+        Self.ignoreBrokenPipes
+        let directory = FileManager.default.temporaryDirectory.path
         let id = UUID().uuidString
-        outputFile = directory.appendingPathComponent("shm-test-\(id).out")
-        errorFile = directory.appendingPathComponent("shm-test-\(id).err")
-        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = try FileHandle(forWritingTo: outputFile)
-        let errors = try FileHandle(forWritingTo: errorFile)
-        // Other tests start processes at the same time: no descriptor of this
-        // child may leak into them, or its input would never see its end.
-        for descriptor in [input.fileHandleForReading.fileDescriptor, input.fileHandleForWriting.fileDescriptor,
-                           output.fileDescriptor, errors.fileDescriptor] {
-            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        outputPath = "\(directory)/shm-test-\(id).out"
+        errorPath = "\(directory)/shm-test-\(id).err"
+        // Close-on-exec on both ends: no other child started at the same time
+        // may inherit the input, or this one would never see its end.
+        var pipeEnds: [Int32] = [-1, -1]
+        guard pipe(&pipeEnds) == 0 else {
+            throw ChildProcessError(description: "pipe: \(String(cString: strerror(errno)))")
         }
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        try? output.close()
-        try? errors.close()
+        for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var pid: pid_t = 0
+        let error = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        close(pipeEnds[0])
+        guard error == 0 else {
+            close(pipeEnds[1])
+            throw ChildProcessError(description: "posix_spawn \(path): \(String(cString: strerror(error)))")
+        }
+        processIdentifier = pid
+        inputDescriptor = pipeEnds[1]
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        if isRunning {
+            kill(processIdentifier, SIGKILL)
+            reap(blocking: true)
         }
-        try? FileManager.default.removeItem(at: outputFile)
-        try? FileManager.default.removeItem(at: errorFile)
+        closeInput()
+        unlink(outputPath)
+        unlink(errorPath)
+    }
+
+    /// This object, for call sites written against Foundation's `Process`.
+    var process: ChildProcess { self }
+
+    private func reap(blocking: Bool) {
+        guard status == nil else { return }
+        var raw: Int32 = 0
+        var result: pid_t
+        repeat { result = waitpid(processIdentifier, &raw, blocking ? 0 : WNOHANG) } while result < 0 && errno == EINTR
+        if result == processIdentifier { status = raw }
+    }
+
+    var isRunning: Bool {
+        reap(blocking: false)
+        return status == nil
+    }
+
+    /// How the program ended, as Foundation's `Process` says it (once it has ended).
+    var terminationReason: Process.TerminationReason {
+        reap(blocking: false)
+        guard let status, status & 0x7F != 0 else { return .exit }
+        return .uncaughtSignal
+    }
+
+    /// The exit status, or the number of the signal that ended the program.
+    var terminationStatus: Int32 {
+        reap(blocking: false)
+        guard let status else { return 0 }
+        return status & 0x7F != 0 ? status & 0x7F : (status >> 8) & 0xFF
     }
 
     /// Everything the program wrote to standard output so far.
-    var output: String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
+    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
     /// Everything the program wrote to standard error so far.
-    var errorOutput: String { (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "" }
+    var errorOutput: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
 
     /// Waits until standard output contains `text`; fails after `timeout` seconds
     /// or when the program exits first.
@@ -83,7 +130,7 @@ final class ChildProcess {
         while Date() < deadline {
             let current = output
             if current.contains(text) { return current }
-            if !process.isRunning {
+            if !isRunning {
                 let last = output
                 if last.contains(text) { return last }
                 throw ChildProcessError(description: "exited before printing \(text.debugDescription); output: \(last.debugDescription), errors: \(errorOutput.debugDescription)")
@@ -94,30 +141,33 @@ final class ChildProcess {
     }
 
     /// Sends a newline, as a user pressing ENTER.
-    func pressEnter() { input.fileHandleForWriting.write(Data("\n".utf8)) }
+    func pressEnter() {
+        guard !inputClosed else { return }
+        _ = write(inputDescriptor, "\n", 1)
+    }
 
     /// Closes standard input: the program sees its end.
     func closeInput() {
         guard !inputClosed else { return }
         inputClosed = true
-        try? input.fileHandleForWriting.close()
+        close(inputDescriptor)
     }
 
-    func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    func send(_ signal: Int32) { kill(processIdentifier, signal) }
 
-    /// Waits for the program to exit and returns its status; kills it and
-    /// fails after `timeout` seconds.
+    /// Waits for the program to exit and returns its status (or the signal
+    /// that ended it); kills it and fails after `timeout` seconds.
     func waitForExit(timeout: Double = 20) throws -> Int32 {
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
+        while isRunning {
             if Date() >= deadline {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                kill(processIdentifier, SIGKILL)
+                reap(blocking: true)
                 throw ChildProcessError(description: "did not exit within \(timeout) s; output: \(output.debugDescription)")
             }
             usleep(5_000)
         }
-        return process.terminationStatus
+        return terminationStatus
     }
 
     /// Runs a program to its end with standard input closed.
