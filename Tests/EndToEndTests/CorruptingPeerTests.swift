@@ -36,6 +36,18 @@ struct CorruptingPeerTests {
         let clean = ends.filter { $0.outcome == .succeeded }.count
         let clear = ends.filter { if case .failedClearly = $0.outcome { true } else { false } }.count
         print("Corrupting peer: \(results.count) trials (\(Self.jobs) at a time) in \(String(format: "%.1f", seconds)) s; \(failures.count) failed; honest peers: \(clean) exited 0, \(clear) exited with an error, \(ends.count - clean - clear) broke the rules")
+        // Outcomes per kind of corruption, for people reading the log.
+        var byKind: [String: [CorruptionTrial.Result]] = [:]
+        for result in results {
+            let kind = result.failureClass.split(separator: " ").first.map(String.init) ?? "?"
+            byKind[kind + (result.failureClass.hasSuffix(", repeated") ? ", repeated" : ""), default: []].append(result)
+        }
+        for (kind, members) in byKind.sorted(by: { $0.key < $1.key }) {
+            let peers = members.flatMap(\.peers)
+            let exited = peers.filter { $0.outcome == .succeeded }.count
+            let errors = peers.filter { if case .failedClearly = $0.outcome { true } else { false } }.count
+            print("  \(kind): \(members.count) trials, \(members.filter { !$0.passed }.count) failed; honest peers: \(exited) exited 0, \(errors) exited with an error, \(peers.count - exited - errors) broke the rules")
+        }
         var byClass: [String: [CorruptionTrial.Result]] = [:]
         for failure in failures { byClass[failure.failureClass, default: []].append(failure) }
         for (failureClass, members) in byClass.sorted(by: { $0.key < $1.key }) {
