@@ -15,9 +15,15 @@ public enum StopReason: Sendable, Equatable {
 /// Catches SIGINT and SIGTERM from the moment it is made, so that a signal
 /// that arrives at any point later ends ``wait()`` and lets the program
 /// clean up, instead of killing it.
+///
+/// Until the program holds something to clean up (``holdResources()``, or the
+/// start of ``wait()``), a signal ends the process at once, with status
+/// 128 + the signal's number: an open that waits for a segment still being
+/// created (up to its ready timeout) does not delay it.
 public final class StopWatcher: Sendable {
     private let stopped = DispatchSemaphore(value: 0)
     private let reason = Mutex<StopReason?>(nil)
+    private let holding = Atomic<Bool>(false)
     // Kept only to stay alive; never touched after `init`.
     nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
 
@@ -31,9 +37,18 @@ public final class StopWatcher: Sendable {
         }
         self.sources = sources
         for (source, number) in zip(sources, [SIGINT, SIGTERM]) {
-            source.setEventHandler { [self] in stop(.signal(number)) }
+            source.setEventHandler { [self] in
+                guard holding.load(ordering: .acquiring) else { _exit(128 + number) }
+                stop(.signal(number))
+            }
             source.resume()
         }
+    }
+
+    /// Says the program now holds something to clean up (a segment it
+    /// created): from now on a signal ends ``wait()`` instead of the process.
+    public func holdResources() {
+        holding.store(true, ordering: .releasing)
     }
 
     private func stop(_ why: StopReason) {
@@ -55,6 +70,7 @@ public final class StopWatcher: Sendable {
     /// Waits for ENTER, the end of standard input, SIGINT or SIGTERM,
     /// whichever comes first (a signal that came earlier counts too).
     public func wait() -> StopReason {
+        holdResources()
         // A blocking read on a worker thread; the process ends without joining it.
         DispatchQueue.global().async { [self] in
             var byte: UInt8 = 0

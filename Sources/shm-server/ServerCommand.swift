@@ -51,6 +51,7 @@ struct ServerCommand: ParsableCommand {
                                           lifetime: lifetime, allowOtherOwner: common.allowOtherOwner,
                                           backend: common.backend)
             }
+            stopWatcher.holdResources()
             // A last-close segment is removed by whoever closes it last.
             try serve(segment, removing: segment.wasCreated && segment.header.lifetime == .posix, stopWatcher)
         } else {
@@ -58,6 +59,7 @@ struct ServerCommand: ParsableCommand {
                 try SharedMemorySegment.create(name, size: size.value, mode: mode.bits, exclusive: exclusive,
                                                allowOtherOwner: common.allowOtherOwner, backend: common.backend)
             }
+            stopWatcher.holdResources()
             try serve(segment, removing: segment.wasCreated, stopWatcher)
         }
     }

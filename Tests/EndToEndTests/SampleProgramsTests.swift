@@ -190,6 +190,25 @@ struct SampleProgramsTests {
         }
     }
 
+    @Test("A signal ends a program at once while it waits for a segment that looks half created",
+          arguments: [("shm-client", SIGINT), ("shm-server", SIGTERM)])
+    func signalWhileOpening(program: String, signal: Int32) throws {
+        try withUniqueName { name in
+            // Mode 0 and empty: what a creator leaves while it initialises; the open waits up to 5 s for it.
+            let descriptor = open("/dev/shm/" + name, O_CREAT | O_EXCL | O_WRONLY, 0)
+            #expect(descriptor >= 0)
+            close(descriptor)
+            let child = try ChildProcess(program, ["--name", name, "--managed"])
+            usleep(300_000)
+            #expect(child.isRunning, "still waiting for the segment: \(child.errorOutput)")
+            let start = Date()
+            child.send(signal)
+            #expect(try child.waitForExit(timeout: 10) == 128 + signal)
+            #expect(Date().timeIntervalSince(start) < 1, "the signal ends the wait at once")
+            #expect(segmentFileExists(name), "a segment the program did not create is left alone")
+        }
+    }
+
     @Test("Unparseable options are usage errors")
     func usage() throws {
         let result = try ChildProcess.run("shm-server", ["--size", "lots"])
