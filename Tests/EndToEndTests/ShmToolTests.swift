@@ -1,4 +1,5 @@
 import Foundation
+import SharedMemory
 import Testing
 
 /// The `shm` tool as a user runs it: real processes, real segments.
@@ -180,6 +181,18 @@ struct ShmToolTests {
             let rawText = try Self.shm("inspect", name)
             #expect(rawText.output.contains("raw segment"))
             #expect(rawText.output.contains("size:   100 bytes"))
+        }
+    }
+
+    @Test("list and inspect call a publish/subscribe ring pubsub, not channel")
+    func publishSubscribeKind() throws {
+        try withUniqueName { name in
+            let publisher = try Publisher.open(SegmentName(name), creating: PublishSubscribeConfiguration(ring: RingConfiguration(capacity: 4096)))
+            #expect(try Self.inspection(name)["kind"] as? String == "pubsub")
+            let text = try Self.shm("inspect", name)
+            #expect(text.output.contains("kind:     pubsub (1)"), "\(text.output)")
+            #expect(text.output.contains("publish/subscribe ring:"), "\(text.output)")
+            _ = publisher.publishedCount
         }
     }
 

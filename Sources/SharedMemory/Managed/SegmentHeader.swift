@@ -21,7 +21,10 @@ public enum Lifetime: UInt32, Hashable, Sendable, CaseIterable, CustomStringConv
 
 /// The header at the start of a managed segment, version 1.
 ///
-/// All fields are little-endian, at these byte offsets:
+/// The fields are little-endian, at these byte offsets; the state word is
+/// a native atomic, accessed in the machine's byte order (the same on the
+/// little-endian machines this library supports). The catalog's
+/// <doc:ChannelProtocol> article is the normative description.
 ///
 /// | offset | size | field |
 /// |---|---|---|
@@ -33,7 +36,7 @@ public enum Lifetime: UInt32, Hashable, Sendable, CaseIterable, CustomStringConv
 /// | 28 | 4 | kind of payload: 0 plain bytes; other values are used by channels |
 /// | 32 | 4 | creator's process id |
 /// | 36 | 4 | creator's user id |
-/// | 40 | 8 | creator's start time, in clock ticks since boot (`/proc/PID/stat` field 22) |
+/// | 40 | 8 | creator's start time, in clock ticks since boot (field 22 of `/proc/PID/stat`, counting from 1) |
 /// | 48 | 4 | lifetime: 0 posix, 1 last-close |
 /// | 52 | 4 | reserved, 0 |
 /// | 56 | 8 | payload offset, equal to the header size |

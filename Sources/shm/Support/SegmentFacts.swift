@@ -23,14 +23,20 @@ struct SegmentFacts {
     }
 
     /// What the segment holds: `data` (plain bytes, as every raw segment),
-    /// `channel` (a channel or publish/subscribe ring), `kind N` for other
-    /// kinds, `nil` when a managed header cannot be read.
+    /// `channel` or `pubsub` (a ring, by the flavour in its control block;
+    /// `ring` when that cannot be read), `kind N` for other kinds, `nil` when
+    /// a managed header cannot be read.
     var kind: String? {
         guard info.isManaged else { return isReadable ? "data" : nil }
         guard let header = info.header else { return nil }
         switch header.kind {
         case 0: return "data"
-        case RingLayout.segmentKind: return "channel"
+        case RingLayout.segmentKind:
+            switch (try? ChannelStatus.read(info.segmentName))?.kind {
+            case .channel: return "channel"
+            case .publishSubscribe: return "pubsub"
+            case nil: return "ring"
+            }
         default: return "kind \(header.kind)"
         }
     }
