@@ -24,8 +24,10 @@ struct ChildProcessError: Error, CustomStringConvertible {
 /// pipe and its output collected in files. It is killed when dropped, so a
 /// failing test leaves no process behind.
 ///
-/// Not Foundation's `Process`: its `run()` on Linux now and then crashes the
-/// whole test process (see ``SpawnedProcess``).
+/// Not Foundation's `Process`: its `run()` on Linux reads past a buffer
+/// while it lists /proc/self/fd and now and then crashes the whole test
+/// process with SIGSEGV (swift-corelibs-foundation pull request 5472, still
+/// in Swift 6.3.1), which the suites that start hundreds of peers met.
 final class ChildProcess {
     let processIdentifier: pid_t
     private let inputDescriptor: Int32
@@ -35,17 +37,17 @@ final class ChildProcess {
     /// The raw `waitpid` status, once the program has ended and been reaped.
     private var status: Int32?
 
-    /// Starts one of the package's executables.
-    convenience init(_ product: String, _ arguments: [String]) throws {
-        try self.init(absolute: BuiltProducts.path(product), arguments)
+    /// Starts one of the package's executables, with extra `environment` variables.
+    convenience init(_ product: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        try self.init(absolute: BuiltProducts.path(product), arguments, environment: environment)
     }
 
     /// Writing to the input of a program that has exited must fail, not kill
     /// the test process with SIGPIPE.
     private static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
 
-    /// Starts the program at `path`.
-    init(absolute path: String, _ arguments: [String]) throws {
+    /// Starts the program at `path`, with extra `environment` variables.
+    init(absolute path: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         Self.ignoreBrokenPipes
         let directory = FileManager.default.temporaryDirectory.path
         let id = UUID().uuidString
@@ -59,7 +61,13 @@ final class ChildProcess {
         }
         for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        var variables = ProcessInfo.processInfo.environment
+        variables.merge(environment) { _, new in new }
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -67,7 +75,7 @@ final class ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         var pid: pid_t = 0
-        let error = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        let error = posix_spawn(&pid, path, &actions, nil, argv, envp)
         close(pipeEnds[0])
         guard error == 0 else {
             close(pipeEnds[1])

@@ -34,6 +34,10 @@ struct CrashPointTests {
     static func timeout(_ action: Action) -> Int { action == .kill ? 3000 : 1000 }
     /// How much longer than its own timeout an honest peer may take to end.
     static let grace = 3.0
+    /// The timeout of peers that take a role over, or that only need to end
+    /// eventually: generous, since it is reached only when something is wrong,
+    /// and a loaded machine may take seconds to start a process.
+    static let honestTimeout = 10_000
 
     static func flavourArguments(_ flavour: String) -> [String] {
         flavour == "channel" ? ["--flavour", "channel"] : ["--flavour", "pubsub", "--policy", "lossless"]
@@ -101,11 +105,11 @@ struct CrashPointTests {
             let sent = Self.numbers(sender.output, "sent message ").count
             let before = Self.numbers(receiver.output, "got message ")
             // A new sender continues the stream; a new receiver takes the cursor over.
-            let rest = try SpawnedProcess("shm-test-peer", ["send", name, "--from", "\(sent)", "--timeout-ms", "3000", "--await-readers", "1"] + stream)
+            let rest = try SpawnedProcess("shm-test-peer", ["send", name, "--from", "\(sent)", "--timeout-ms", "\(Self.honestTimeout)", "--await-readers", "1"] + stream)
             try rest.waitForOutput(containing: "ready")
-            let next = try SpawnedProcess("shm-test-peer", ["receive", name, "--print-each", "--any-start", "--timeout-ms", "3000"] + stream)
-            #expect(rest.waitForEnd(timeout: 20) == .succeeded, "\(rest.errorOutput)")
-            #expect(next.waitForEnd(timeout: 20) == .succeeded, "\(next.errorOutput)")
+            let next = try SpawnedProcess("shm-test-peer", ["receive", name, "--print-each", "--any-start", "--timeout-ms", "\(Self.honestTimeout)"] + stream)
+            #expect(rest.waitForEnd(timeout: 30) == .succeeded, "\(rest.errorOutput)")
+            #expect(next.waitForEnd(timeout: 30) == .succeeded, "\(next.errorOutput)")
             let after = Self.numbers(next.output, "got message ")
             let all = before + after
             let repeats = all.count - Set(all).count
@@ -122,7 +126,10 @@ struct CrashPointTests {
         try withUniqueName { name in
             let timeout = Self.timeout(test.action)
             let stream = Self.common + Self.flavourArguments("pubsub") + ["--count", "\(Self.count)", "--timeout-ms", "\(timeout)"]
-            let honest = try SpawnedProcess("shm-test-peer", ["receive", name, "--print-each", "--wait", "sleep"] + stream)
+            // The honest subscriber waits long: it ends when the publisher ends, and
+            // must not give up while a loaded machine is still starting the publisher.
+            let honest = try SpawnedProcess("shm-test-peer", ["receive", name, "--print-each", "--wait", "sleep"] + stream
+                                                + ["--timeout-ms", "\(Self.honestTimeout)"])
             try honest.waitForOutput(containing: "ready")
             let publisher = try SpawnedProcess("shm-test-peer", ["send", name, "--print-each", "--pace-us", "1000"] + stream)
             try publisher.waitForOutput(containing: "ready")
@@ -192,7 +199,7 @@ struct CrashPointTests {
     /// gets exactly those.
     static func takeOver(_ name: String, _ flavour: String, from: Int, readers: Int) throws {
         let end = count + 100
-        let stream = common + flavourArguments(flavour) + ["--count", "\(end)", "--from", "\(from)", "--timeout-ms", "3000"]
+        let stream = common + flavourArguments(flavour) + ["--count", "\(end)", "--from", "\(from)", "--timeout-ms", "\(honestTimeout)"]
         // The writer first: a reader that opened a ring whose writer is gone
         // would rightly see the end (or the death) before the new one attached.
         let writer = try SpawnedProcess("shm-test-peer", ["send", name, "--await-readers", "\(readers)"] + stream)
@@ -201,9 +208,9 @@ struct CrashPointTests {
         for _ in 0..<readers {
             started.append(try SpawnedProcess("shm-test-peer", ["receive", name] + stream))
         }
-        #expect(writer.waitForEnd(timeout: 20) == .succeeded, "the new writer: \(writer.errorOutput)")
+        #expect(writer.waitForEnd(timeout: 30) == .succeeded, "the new writer: \(writer.errorOutput)")
         for reader in started {
-            #expect(reader.waitForEnd(timeout: 20) == .succeeded, "a new reader: \(reader.errorOutput)")
+            #expect(reader.waitForEnd(timeout: 30) == .succeeded, "a new reader: \(reader.errorOutput)")
             let line = ChannelProcessTests.lastLine(reader.output)
             #expect(line == ChannelProcessTests.clean(end - from, first: from), "the stream continues at \(from): \(line)")
         }
