@@ -27,16 +27,16 @@ public struct ReceivedMessages: AsyncSequence, Sendable {
 
     /// Receives the messages in order.
     public struct Iterator: AsyncIteratorProtocol {
-        let reader: RingReader
+        var reader: RingReader?
 
         /// The next message, or `nil` once the sender closed the channel and all is received.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(ChannelError) -> [UInt8]? {
-            try await reader.receiveAsync(timeout: nil) { bytes, _ in Array(bytes) }
+            try await RingReader.nextElement(&reader) { bytes, _ in Array(bytes) }
         }
 
         /// The next message; see ``next(isolation:)``.
         public mutating func next() async throws(ChannelError) -> [UInt8]? {
-            try await reader.receiveAsync(timeout: nil) { bytes, _ in Array(bytes) }
+            try await RingReader.nextElement(&reader) { bytes, _ in Array(bytes) }
         }
     }
 }
@@ -58,36 +58,64 @@ public struct SubscribedMessages: AsyncSequence, Sendable {
 
     /// Receives the messages in order.
     public struct Iterator: AsyncIteratorProtocol {
-        let reader: RingReader
+        var reader: RingReader?
 
         /// The next message, or `nil` once the publisher closed the ring and all is received.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(ChannelError) -> SubscriberMessage? {
-            try await Self.receive(reader)
+            try await RingReader.nextElement(&reader, Self.message)
         }
 
         /// The next message; see ``next(isolation:)``.
         public mutating func next() async throws(ChannelError) -> SubscriberMessage? {
-            try await Self.receive(reader)
+            try await RingReader.nextElement(&reader, Self.message)
         }
 
-        private static func receive(_ reader: RingReader) async throws(ChannelError) -> SubscriberMessage? {
-            try await reader.receiveAsync(timeout: nil) { bytes, record in
-                SubscriberMessage(bytes: Array(bytes), sequence: record.sequence, missedBefore: record.missedBefore)
-            }
+        private static func message(_ bytes: UnsafeRawBufferPointer, _ record: RingRecord) -> SubscriberMessage {
+            SubscriberMessage(bytes: Array(bytes), sequence: record.sequence, missedBefore: record.missedBefore)
         }
     }
 }
 
-/// The reader behind a message sequence, handed out to one iterator only.
+/// The reader behind a message sequence, handed out to one iterator only:
+/// the iterator then holds the only reference, and drops it when the
+/// sequence ends, so the receiver detaches (and a last-close channel's name
+/// goes) as soon as the loop is over.
 final class OnceIterable: Sendable {
-    private let reader: RingReader
-    private let taken = Atomic<Bool>(false)
+    private let reader: Mutex<RingReader?>
 
-    init(reader: RingReader) { self.reader = reader }
+    init(reader: RingReader) { self.reader = Mutex(reader) }
 
     func take() -> RingReader {
-        precondition(!taken.exchange(true, ordering: .acquiringAndReleasing),
-                     "a channel's messages can be iterated only once: the sequence is the one receiver")
-        return reader
+        let taken = reader.withLock { value -> RingReader? in
+            defer { value = nil }
+            return value
+        }
+        guard let taken else {
+            preconditionFailure("a channel's messages can be iterated only once: the sequence is the one receiver")
+        }
+        return taken
+    }
+}
+
+extension RingReader {
+    /// The next message of a sequence, made by `make`; drops `reader` when
+    /// the sequence ends (`nil`) or fails for good (anything but a timeout
+    /// or a cancellation, after which the next call may still succeed).
+    nonisolated(nonsending) static func nextElement<R>(
+        _ reader: inout RingReader?, _ make: (UnsafeRawBufferPointer, RingRecord) -> R
+    ) async throws(ChannelError) -> R? {
+        guard let current = reader else { return nil }
+        do {
+            guard let element = try await current.receiveAsync(timeout: nil, make) else {
+                reader = nil
+                return nil
+            }
+            return element
+        } catch .cancelled {
+            throw .cancelled
+        } catch {
+            reader = nil
+            throw error
+        }
     }
 }
