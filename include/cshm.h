@@ -132,6 +132,23 @@ int cshm_range_test(int fd, uint64_t offset, uint64_t length, int *held_out);
 int cshm_futex_wait(uint32_t *address, uint32_t expected, int64_t timeout_ns);
 int cshm_futex_wake(uint32_t *address, int count, int *woken_out);
 
+/*
+ * Waits on several futex words at once (futex_waitv, Linux 5.16 and later).
+ * It sleeps while every `entries[i].address` holds `entries[i].expected`, at
+ * most `timeout_ns` nanoseconds (negative: no limit); `count` is 1 to
+ * CSHM_FUTEX_WAITV_MAX. It returns 0 when woken (with the woken entry's
+ * index in `*woken_index_out`, which may be NULL), EAGAIN when a word
+ * differed at once, ETIMEDOUT, EINTR, or ENOSYS when the kernel lacks the
+ * call (the caller then waits on one word at a time).
+ */
+#define CSHM_FUTEX_WAITV_MAX 128
+typedef struct cshm_futex_wait_entry {
+    uint32_t *address;
+    uint32_t expected;
+} cshm_futex_wait_entry;
+int cshm_futex_waitv(const cshm_futex_wait_entry *entries, uint32_t count, int64_t timeout_ns,
+                     int *woken_index_out);
+
 /* A CPU hint for spin-wait loops (PAUSE on x86, YIELD on Arm). */
 static inline void cshm_spin_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)

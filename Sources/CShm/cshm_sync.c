@@ -31,6 +31,44 @@ int cshm_futex_wake(uint32_t *address, int count, int *woken_out) {
     return 0;
 }
 
+int cshm_futex_waitv(const cshm_futex_wait_entry *entries, uint32_t count, int64_t timeout_ns,
+                     int *woken_index_out) {
+    if (entries == NULL || count == 0 || count > CSHM_FUTEX_WAITV_MAX) return EINVAL;
+#ifdef SYS_futex_waitv
+    struct futex_waitv waiters[CSHM_FUTEX_WAITV_MAX];
+    memset(waiters, 0, sizeof(struct futex_waitv) * count);
+    for (uint32_t index = 0; index < count; index++) {
+        if (entries[index].address == NULL) return EINVAL;
+        waiters[index].val = entries[index].expected;
+        waiters[index].uaddr = (uint64_t)(uintptr_t)entries[index].address;
+        waiters[index].flags = FUTEX_32; /* shared: no FUTEX_PRIVATE_FLAG */
+    }
+    struct timespec deadline;
+    struct timespec *limit = NULL;
+    if (timeout_ns >= 0) {
+        /* futex_waitv takes an absolute time on the given clock. */
+        if (clock_gettime(CLOCK_MONOTONIC, &deadline) != 0) return errno;
+        int64_t seconds = timeout_ns / 1000000000;
+        long nanoseconds = (long)(timeout_ns % 1000000000) + deadline.tv_nsec;
+        if (nanoseconds >= 1000000000) {
+            nanoseconds -= 1000000000;
+            seconds += 1;
+        }
+        deadline.tv_sec += (time_t)seconds;
+        deadline.tv_nsec = nanoseconds;
+        limit = &deadline;
+    }
+    long result = syscall(SYS_futex_waitv, waiters, count, 0, limit, CLOCK_MONOTONIC);
+    if (result < 0) return errno;
+    if (woken_index_out) *woken_index_out = (int)result;
+    return 0;
+#else
+    (void)timeout_ns;
+    (void)woken_index_out;
+    return ENOSYS;
+#endif
+}
+
 static int cshm_range_command(int fd, int command, short type, uint64_t offset,
                               uint64_t length, struct flock *out) {
     if (offset > (uint64_t)INT64_MAX || length > (uint64_t)INT64_MAX) return EINVAL;

@@ -98,6 +98,7 @@ struct Run: ParsableCommand {
 
     private func measureChannel(_ mode: ChannelMode, executable: String, _ settings: (Int, Int, Int, Int)) throws -> BenchmarkRow {
         let benchmark = SwiftChannelBenchmark(mode: mode, executable: executable)
+        if let row = try benchmark.measureAsyncOrPaced(settings) { return row }
         let percentiles = Percentiles(try benchmark.latency(size: 64, warmup: settings.1, roundTrips: settings.0))
         let small = try benchmark.throughput(size: 64, count: settings.2)
         let large = try benchmark.throughput(size: 1 << 20, count: settings.3)
@@ -133,6 +134,7 @@ struct Child: ParsableCommand {
         switch role {
         case "echo": try ChildRole.echo(ping: ping, pong: pong, size: size, mode: mode)
         case "source": try ChildRole.source(data: data, control: control, size: size, count: count, mode: mode)
+        case "paced": try ChildRole.paced(data: data, control: control, count: count, mode: mode)
         default: throw ValidationError("unknown role \(role)")
         }
     }

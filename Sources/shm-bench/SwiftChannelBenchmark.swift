@@ -5,11 +5,13 @@ import SharedMemory
 /// How one of our rows moves messages.
 enum ChannelMode: String, CaseIterable, Sendable {
     case spin, adaptive, sleep, loan
+    /// The async API (see AsyncChannelBenchmark.swift); `paced`/`pacedAsync`: delivery latency at one message per 20 µs.
+    case async, paced, pacedAsync = "paced-async"
 
     var strategy: WaitStrategy {
         switch self {
         case .spin: .spin
-        case .adaptive, .loan: .default
+        case .adaptive, .loan, .async, .paced, .pacedAsync: .default
         case .sleep: .sleep
         }
     }

@@ -52,11 +52,25 @@ struct SendCommand: ToolCommand {
         sender.close()
     }
 
+    /// Sends `line`; when the receiver leaves while this waits for space
+    /// (``ChannelError/peerLeft(_:)``), waits for the next receiver, as a
+    /// pipe's writer would for a reader that is restarted.
+    private static func sendWaitingForReceivers(_ line: UnsafeRawBufferPointer, _ sender: borrowing ChannelSender) throws(ChannelError) {
+        while true {
+            do {
+                try sender.send(line)
+                return
+            } catch .peerLeft {
+                usleep(10_000) // the slot says "left" until a new receiver attaches
+            }
+        }
+    }
+
     /// Sends every line; on a failure, reports it and ends the process while
     /// `sender` is still borrowed here, so the channel is never closed.
     static func stream(_ reader: LineReader, through sender: borrowing ChannelSender, label: String) {
         do {
-            try reader.forEachLine(maximumLength: sender.maxMessageSize) { line in try sender.send(line) }
+            try reader.forEachLine(maximumLength: sender.maxMessageSize) { line in try sendWaitingForReceivers(line, sender) }
         } catch ChannelError.messageTooLarge(let size, let maximum) {
             abort(ToolError("line \(reader.lineNumber) of \(label) has \(size) bytes, more than the channel's largest message of \(maximum) bytes; create the channel with a larger --max-message (and --capacity)"))
         } catch {

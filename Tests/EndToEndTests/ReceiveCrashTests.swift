@@ -38,6 +38,8 @@ final class NumberedFeeder: Sendable {
                 progress.store(index, ordering: .relaxed)
             } catch .peerDied where ContinuousClock.now < giveUp {
                 usleep(2_000)  // the receiver died: wait for the next one
+            } catch .peerLeft where ContinuousClock.now < giveUp {
+                usleep(2_000)  // the receiver was stopped and exited cleanly: wait for the next one
             } catch {
                 failure.withLock { $0 = "message \(index): \(error)" }
                 return

@@ -196,7 +196,7 @@ struct ChannelTests {
         }
         do {
             let sender = try ChannelSender.open(segmentName, creating: nil)
-            for value in 0..<50 { try sender.send([UInt8(value)]) }
+            for value in 0..<50 { try await sender.send([UInt8(value)]) }
             sender.close()
         }
         #expect(try await consumer.value == (0..<50).map { [UInt8($0)] })

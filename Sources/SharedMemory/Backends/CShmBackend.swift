@@ -1,4 +1,5 @@
 import CShm
+import Glibc
 
 /// The backend that calls the C shim `CShm`.
 public struct CShmBackend: SharedMemoryBackend {
@@ -82,6 +83,20 @@ public struct CShmBackend: SharedMemoryBackend {
         var woken: Int32 = 0
         try check(cshm_futex_wake(address, count, &woken))
         return woken
+    }
+
+    public func futexWaitMany(_ words: UnsafeBufferPointer<FutexWord>, timeout: Duration?) throws(Errno) -> Int {
+        guard (1...FutexWord.maxCount).contains(words.count) else { throw Errno(rawValue: EINVAL) }
+        var woken: Int32 = -1
+        let result = withUnsafeTemporaryAllocation(of: cshm_futex_wait_entry.self, capacity: words.count) { entries in
+            for (index, word) in words.enumerated() {
+                entries[index] = cshm_futex_wait_entry(
+                    address: UnsafeMutablePointer(bitPattern: word.address), expected: word.expected)
+            }
+            return cshm_futex_waitv(entries.baseAddress, UInt32(words.count), timeout.map(Self.nanoseconds) ?? -1, &woken)
+        }
+        try check(result)
+        return Int(woken)
     }
 
     /// A duration in whole nanoseconds, at least 0.

@@ -146,6 +146,11 @@ public struct PosixBackend: SharedMemoryBackend {
         try CShmBackend().futexWake(address, count: count)
     }
 
+    /// Through the C shim, like the other futex calls: Glibc has no wrapper for the system call.
+    public func futexWaitMany(_ words: UnsafeBufferPointer<FutexWord>, timeout: Duration?) throws(Errno) -> Int {
+        try CShmBackend().futexWaitMany(words, timeout: timeout)
+    }
+
     /// The SIGBUS guard is a signal handler, which must be async-signal-safe:
     /// Swift code cannot promise that (it may allocate, take locks or retain),
     /// so the guard goes through the C shim on both backends, like futexes.

@@ -129,6 +129,12 @@ public protocol SharedMemoryBackend: Sendable {
     /// Wakes up to `count` sleepers on the shared word at `address`; returns how many woke.
     @discardableResult
     func futexWake(_ address: UnsafeMutablePointer<UInt32>, count: Int32) throws(Errno) -> Int32
+    /// Sleeps while every word in `words` holds its expected value, for at
+    /// most `timeout` (nil: no limit); 1 to ``FutexWord/maxCount`` words
+    /// (`futex_waitv`). Returns the index of the word that woke it; throws
+    /// `EAGAIN` when a word differed at once, `ETIMEDOUT`, `EINTR`, or
+    /// `ENOSYS` when the kernel lacks the call (before Linux 5.16).
+    func futexWaitMany(_ words: UnsafeBufferPointer<FutexWord>, timeout: Duration?) throws(Errno) -> Int
     /// Sets the object's permission bits, whatever the umask.
     func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno)
     /// Maps `length` (> 0) bytes from byte `offset`, which need not be page-aligned.
@@ -202,4 +208,21 @@ public enum Backend: String, CaseIterable, Hashable, Sendable, CustomStringConve
     }
 
     public var description: String { rawValue }
+}
+
+/// A shared futex word and the value a waiter expects it to hold, for
+/// ``SharedMemoryBackend/futexWaitMany(_:timeout:)``.
+public struct FutexWord: Sendable {
+    /// The most words one wait takes (the kernel's limit).
+    public static let maxCount = 128
+    /// The word's address, as an integer (so that the value is `Sendable`).
+    public var address: UInt
+    /// The value the waiter sleeps while the word holds.
+    public var expected: UInt32
+
+    /// A word at `address` expected to hold `expected`.
+    public init(_ address: UnsafeMutablePointer<UInt32>, expected: UInt32) {
+        self.address = UInt(bitPattern: address)
+        self.expected = expected
+    }
 }

@@ -4,6 +4,10 @@ public enum ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
     case timedOut
     /// The process at the other end died without closing the channel.
     case peerDied(String)
+    /// The process at the other end closed or left its end while this one
+    /// waited for it (a channel's receiver that closed, returned, or went out
+    /// of scope while the sender waited for space).
+    case peerLeft(String)
     /// The sender closed the channel and every message has been received.
     case closed
     /// A message is larger than the channel's maximum.
@@ -21,6 +25,7 @@ public enum ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .timedOut: "the wait timed out"
         case .peerDied(let who): "\(who) died without closing the channel"
+        case .peerLeft(let who): "\(who) closed its end and left"
         case .closed: "the channel is closed and drained"
         case .messageTooLarge(let size, let maximum): "a message of \(size) bytes exceeds the maximum of \(maximum)"
         case .busy(let what): what

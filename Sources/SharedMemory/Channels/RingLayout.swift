@@ -31,7 +31,8 @@ public enum RingLayout {
     }
 
     enum SlotState: UInt32 {
-        case free = 0, active = 1, attached = 2
+        /// `left`: a channel's receiver closed or left cleanly; its cursor stays.
+        case free = 0, active = 1, attached = 2, left = 3
     }
 
     /// Where the data area starts for `slots` reader slots.

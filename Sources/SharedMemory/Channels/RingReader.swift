@@ -99,11 +99,13 @@ final class RingReader: @unchecked Sendable {
 
     deinit { detach() }
 
-    /// Leaves the ring: a channel keeps its cursor; a subscriber's slot is freed.
+    /// Leaves the ring: a channel keeps its cursor, marked as left by a
+    /// receiver (so that a waiting sender reports ``ChannelError/peerLeft(_:)``);
+    /// a subscriber's slot is freed.
     func detach() {
         guard !detached else { return }
         detached = true
-        let state: RingLayout.SlotState = core.flavour == .channel ? .active : .free
+        let state: RingLayout.SlotState = core.flavour == .channel ? .left : .free
         core.slotState(slot).pointee.store(state.rawValue, ordering: .sequentiallyConsistent)
         CrashPoint.reach(.leaveStarted)
         core.releaseRole(slot: slot)
@@ -241,7 +243,7 @@ final class RingReader: @unchecked Sendable {
     /// Whether the writer closed the ring: its state says so and its lock is
     /// released. A closed state while the lock is held is not an end (another
     /// process may have written it), nor is a released lock without the state.
-    private var writerClosed: Bool {
+    var writerClosed: Bool {
         core.writerState.pointee.load(ordering: .acquiring) == RingLayout.WriterState.closed.rawValue
             && !core.roleIsHeld(slot: nil)
     }
@@ -249,7 +251,7 @@ final class RingReader: @unchecked Sendable {
     /// Reports a writer that died: its lock is released, and it was seen
     /// alive, or the ring shows it attached or published something, and it
     /// did not close. Liveness comes from the kernel's lock, never from a word alone.
-    private func checkWriter() throws(ChannelError) {
+    func checkWriter() throws(ChannelError) {
         if core.roleIsHeld(slot: nil) {
             sawWriter = true
             return

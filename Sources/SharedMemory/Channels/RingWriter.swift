@@ -103,17 +103,22 @@ final class RingWriter: @unchecked Sendable {
     /// Frees the slots of subscribers that died (publish/subscribe), or
     /// reports the channel's receiver that died. Liveness comes from the
     /// kernel's role locks; the slot states only say where to look.
-    private func checkReaders() throws(ChannelError) {
+    func checkReaders() throws(ChannelError) {
         if core.flavour == .channel {
             if core.roleIsHeld(slot: 0) {
                 sawReceiver = true
                 return
             }
-            // A receiver that left cleanly marks its cursor active again; one
-            // that this writer saw and that is gone without that mark died.
+            // A receiver that left cleanly marks its cursor left (an older
+            // library: active again); one that is gone without that mark died.
+            // Any process can write the mark, so it only names how the
+            // receiver went: that it went comes from its lock.
             let state = core.slotState(0).pointee.load(ordering: .acquiring)
-            if state == RingLayout.SlotState.attached.rawValue
-                || (sawReceiver && state != RingLayout.SlotState.active.rawValue) {
+            if state == RingLayout.SlotState.left.rawValue
+                || (sawReceiver && state == RingLayout.SlotState.active.rawValue) {
+                throw .peerLeft("the receiver of \(core.name.posixName)")
+            }
+            if state == RingLayout.SlotState.attached.rawValue || sawReceiver {
                 throw .peerDied("the receiver of \(core.name.posixName)")
             }
             return
