@@ -151,12 +151,15 @@ struct ChannelTests {
             if case .badChannel(let why) = channelError({ () throws(ChannelError) in try ChannelReceiver.open(segmentName, creating: nil) }) {
                 #expect(why.contains("no ring magic"))
             } else { Issue.record("a ring without magic opened") }
-            // A ring of the first layout version is refused by name, not misread.
-            try segment.map(offset: SegmentHeader.size, length: 8).write([0x52, 0x49, 0x4e, 0x47, 1, 0, 0, 0])
-            if case .badChannel(let why) = channelError({ () throws(ChannelError) in try ChannelReceiver.open(segmentName, creating: nil) }) {
-                #expect(why.contains("ring layout version 1; this library reads 2"))
-            } else { Issue.record("a ring of layout version 1 opened") }
-            try segment.map(offset: SegmentHeader.size, length: 20).write([0x52, 0x49, 0x4e, 0x47, 2, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f])
+            // Rings of older layout versions (1, and 2 with 8-byte payloads and no
+            // alignment or message type) are refused by name, not misread.
+            for old: UInt8 in [1, 2] {
+                try segment.map(offset: SegmentHeader.size, length: 8).write([0x52, 0x49, 0x4e, 0x47, old, 0, 0, 0])
+                if case .badChannel(let why) = channelError({ () throws(ChannelError) in try ChannelReceiver.open(segmentName, creating: nil) }) {
+                    #expect(why.contains("ring layout version \(old); this library reads 3"))
+                } else { Issue.record("a ring of layout version \(old) opened") }
+            }
+            try segment.map(offset: SegmentHeader.size, length: 20).write([0x52, 0x49, 0x4e, 0x47, 3, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f])
             if case .badChannel(let why) = channelError({ () throws(ChannelError) in try ChannelReceiver.open(segmentName, creating: nil) }) {
                 #expect(why.contains("largest message"))
             } else { Issue.record("a ring with an impossible maximum opened") }

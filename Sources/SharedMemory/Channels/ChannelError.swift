@@ -16,6 +16,13 @@ public enum ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
     case busy(String)
     /// The segment is not a channel of this layout, or its control data is corrupt.
     case badChannel(String)
+    /// A message or ring does not match the type asked for: a typed receive
+    /// found a message of another length (it stays in the channel), or a
+    /// typed end opened a ring of another message type.
+    case typeMismatch(String)
+    /// A message codec could not encode a value, or decode a message (which
+    /// stays in the channel).
+    case codingFailed(String)
     /// The task waiting was cancelled.
     case cancelled
     /// The segment could not be created, opened or mapped.
@@ -30,6 +37,8 @@ public enum ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
         case .messageTooLarge(let size, let maximum): "a message of \(size) bytes exceeds the maximum of \(maximum)"
         case .busy(let what): what
         case .badChannel(let reason): "not a usable channel: \(reason)"
+        case .typeMismatch(let reason): "the message type does not match: \(reason)"
+        case .codingFailed(let reason): "a message could not be coded: \(reason)"
         case .cancelled: "the wait was cancelled"
         case .segment(let error): error.description
         }

@@ -13,6 +13,10 @@ final class RingCore: @unchecked Sendable {
     let capacity: Int
     let mask: UInt64
     let maxMessageSize: Int
+    /// The payload alignment, a power of two from 1 to 64.
+    @usableFromInline let alignment: Int
+    /// The message type of a typed ring, as its creator recorded it.
+    let messageType: MessageTypeIdentity?
     let slotCount: Int
     let policy: SlowSubscriberPolicy
     let flavour: Flavour
@@ -43,13 +47,17 @@ final class RingCore: @unchecked Sendable {
         guard load32(RingLayout.Offset.magic) == RingLayout.magic else {
             throw .badChannel("\(name) has no ring magic")
         }
-        guard load32(RingLayout.Offset.version) == RingLayout.version else {
-            throw .badChannel("\(name) has ring layout version \(load32(RingLayout.Offset.version)); this library reads \(RingLayout.version)")
+        let version = load32(RingLayout.Offset.version)
+        guard version == RingLayout.version else {
+            throw .badChannel("\(name) has ring layout version \(version); this library reads \(RingLayout.version)"
+                              + (version < RingLayout.version ? " (remove the ring and create it again)" : ""))
         }
         let capacity = Int(clamping: UInt64(littleEndian: base.load(fromByteOffset: RingLayout.Offset.capacity, as: UInt64.self)))
         let slots = Int(load32(RingLayout.Offset.slots))
-        let configuration = RingConfiguration(exactCapacity: capacity, maxMessageSize: Int(load32(RingLayout.Offset.maxMessage)))
+        var configuration = RingConfiguration(exactCapacity: capacity, maxMessageSize: Int(load32(RingLayout.Offset.maxMessage)))
+        configuration.alignment = Int(load32(RingLayout.Offset.alignment))
         try configuration.validate()
+        let messageType = try MessageTypeIdentity.read(from: UnsafeRawPointer(base), ringName: name)
         guard (1...RingLayout.maxSlots).contains(slots),
               RingLayout.payloadSize(capacity: capacity, slots: slots) == view.count else {
             throw .badChannel("\(name) has \(slots) reader slots and \(capacity) bytes of data, which do not fill its \(view.count) bytes")
@@ -64,6 +72,8 @@ final class RingCore: @unchecked Sendable {
         self.capacity = capacity
         self.mask = UInt64(capacity - 1)
         self.maxMessageSize = configuration.maxMessageSize
+        self.alignment = configuration.alignment
+        self.messageType = messageType
         self.slotCount = slots
         self.policy = policy
         self.flavour = actual
@@ -332,6 +342,11 @@ final class RingCore: @unchecked Sendable {
         data.storeBytes(of: RingLayout.paddingFlag.littleEndian, toByteOffset: offset + 4, as: UInt32.self)
     }
 
+    /// The size of a record that starts at `offset` with `length` bytes.
+    @inline(__always) func recordSize(at offset: Int, length: Int) -> Int {
+        RingLayout.recordSize(at: offset, length: length, alignment: alignment)
+    }
+
     @inline(__always) func writeRecordHeader(at offset: Int, length: Int, flags: UInt32, sequence: UInt64) {
         data.storeBytes(of: UInt32(truncatingIfNeeded: length).littleEndian, toByteOffset: offset, as: UInt32.self)
         data.storeBytes(of: flags.littleEndian, toByteOffset: offset + 4, as: UInt32.self)
@@ -356,6 +371,8 @@ extension RingLayout {
         base.storeBytes(of: UInt32(slots).littleEndian, toByteOffset: Offset.slots, as: UInt32.self)
         base.storeBytes(of: policy.rawValue.littleEndian, toByteOffset: Offset.policy, as: UInt32.self)
         base.storeBytes(of: flavour.rawValue.littleEndian, toByteOffset: Offset.flavour, as: UInt32.self)
+        base.storeBytes(of: UInt32(configuration.alignment).littleEndian, toByteOffset: Offset.alignment, as: UInt32.self)
+        configuration.messageType?.write(to: base)
         if flavour == .channel {
             // A channel's one reader cursor exists from the start, so that
             // nothing sent before the receiver attaches is lost.

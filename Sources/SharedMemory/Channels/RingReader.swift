@@ -6,6 +6,8 @@ struct RingRecord {
     /// The payload's offset in the data area.
     @usableFromInline let payloadOffset: Int
     @usableFromInline let length: Int
+    /// The record's size in the data area, header and padding included.
+    let size: Int
     let sequence: UInt64
     /// Messages skipped before this one (overwrite policy).
     let missedBefore: UInt64
@@ -187,14 +189,18 @@ final class RingReader: @unchecked Sendable {
                 position &+= UInt64(skip)
                 continue
             }
-            let size = RingLayout.recordSize(length)
-            guard flags == 0, length <= core.maxMessageSize, offset + size <= core.capacity, UInt64(size) <= available else {
+            // The length is checked before it enters any arithmetic.
+            guard flags == 0, length <= core.maxMessageSize else {
+                throw core.corrupt("a record at position \(position) claims \(length) bytes with flags \(flags)")
+            }
+            let size = core.recordSize(at: offset, length: length)
+            guard offset + size <= core.capacity, UInt64(size) <= available else {
                 throw core.corrupt("a record at position \(position) claims \(length) bytes with flags \(flags)")
             }
             let sequence = core.recordSequence(at: offset)
             let missed = sequence &- nextSequence
-            return RingRecord(payloadOffset: offset + RingLayout.recordHeaderSize, length: length,
-                              sequence: sequence, missedBefore: missed > UInt64(Int64.max) ? 0 : missed)
+            return RingRecord(payloadOffset: RingLayout.payloadOffset(at: offset, alignment: core.alignment),
+                              length: length, size: size, sequence: sequence, missedBefore: missed > UInt64(Int64.max) ? 0 : missed)
         }
         return nil
     }
@@ -219,7 +225,7 @@ final class RingReader: @unchecked Sendable {
     /// Releases `record`: its space may be reused, and a sleeping writer is woken.
     func release(_ record: RingRecord) {
         CrashPoint.reach(.receiveUsed)
-        position &+= UInt64(RingLayout.recordSize(record.length))
+        position &+= UInt64(record.size)
         nextSequence = record.sequence &+ 1
         let slotBase = RingLayout.Offset.slots0 + 64 * slot
         // This reader alone writes its slot: plain loads and stores, no locked instructions.

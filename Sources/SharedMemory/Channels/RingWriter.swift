@@ -144,7 +144,8 @@ final class RingWriter: @unchecked Sendable {
     // MARK: Writing
 
     /// Reserves a record for up to `length` payload bytes and returns the
-    /// payload's offset in the data area. Nothing is visible to readers until ``commit(at:length:)``.
+    /// payload's offset in the data area. Nothing is visible to readers until ``commit(length:)``; a reservation
+    /// that is never committed publishes nothing (the next one starts at the same place).
     /// Waits up to `timeout` (nil: as long as it takes) for space; without
     /// `waits`, a full ring throws `.timedOut` at once.
     func reserve(
@@ -154,10 +155,11 @@ final class RingWriter: @unchecked Sendable {
         guard length >= 0, length <= core.maxMessageSize else {
             throw .messageTooLarge(size: length, maximum: core.maxMessageSize)
         }
-        let need = RingLayout.recordSize(length)
         let offset = Int(truncatingIfNeeded: position & core.mask)
+        let need = core.recordSize(at: offset, length: length)
         let contiguous = core.capacity - offset
-        let total = need <= contiguous ? need : contiguous + need
+        // After padding, the record starts at offset 0.
+        let total = need <= contiguous ? need : contiguous + core.recordSize(at: 0, length: length)
         if core.policy == .lossless {
             if !hasSpace(total) {
                 cachedMinRead = try minimumReadPosition()
@@ -175,7 +177,7 @@ final class RingWriter: @unchecked Sendable {
             position &+= UInt64(contiguous)
         }
         CrashPoint.reach(.sendReserved)
-        return Int(truncatingIfNeeded: position & core.mask) + RingLayout.recordHeaderSize
+        return RingLayout.payloadOffset(at: Int(truncatingIfNeeded: position & core.mask), alignment: core.alignment)
     }
 
     /// Waits until `total` bytes are free. Out of line, so that the clock's
@@ -211,7 +213,9 @@ final class RingWriter: @unchecked Sendable {
             if core.recordFlags(at: offset) & RingLayout.paddingFlag != 0 {
                 oldest &+= UInt64(core.capacity - offset)
             } else {
-                oldest &+= UInt64(RingLayout.recordSize(core.recordLength(at: offset)))
+                // A length another process garbled is clamped, so the sum cannot overflow;
+                // the walk then ends past this writer's position.
+                oldest &+= UInt64(core.recordSize(at: offset, length: min(core.recordLength(at: offset), core.capacity)))
                 oldestSeq &+= 1
             }
             moved = true
@@ -229,13 +233,13 @@ final class RingWriter: @unchecked Sendable {
         }
     }
 
-    /// Publishes the record reserved at `payloadOffset` with `length` bytes
-    /// (at most what was reserved), and wakes readers that sleep.
-    func commit(at payloadOffset: Int, length: Int) {
+    /// Publishes the record last reserved with `length` bytes (at most what
+    /// was reserved), and wakes readers that sleep.
+    func commit(length: Int) {
         CrashPoint.reach(.sendFilled)
-        let offset = payloadOffset - RingLayout.recordHeaderSize
+        let offset = Int(truncatingIfNeeded: position & core.mask)
         core.writeRecordHeader(at: offset, length: length, flags: 0, sequence: sequence)
-        position &+= UInt64(RingLayout.recordSize(length))
+        position &+= UInt64(core.recordSize(at: offset, length: length))
         sequence &+= 1
         core.published.pointee.store(sequence, ordering: .relaxed)
         CrashPoint.reach(.sendCommitted)
@@ -250,7 +254,7 @@ final class RingWriter: @unchecked Sendable {
         if let source = bytes.baseAddress, bytes.count > 0 {
             (core.data + payload).copyMemory(from: source, byteCount: bytes.count)
         }
-        commit(at: payload, length: bytes.count)
+        commit(length: bytes.count)
         if core.mappingGuard.isTripped { throw core.truncationError() }
     }
 
@@ -274,7 +278,7 @@ extension RingWriter {
         let payload = try reserve(length: capacity, timeout: timeout)
         let written = fill(UnsafeMutableRawBufferPointer(start: core.data + payload, count: capacity))
         let count = min(max(written, 0), capacity)
-        commit(at: payload, length: count)
+        commit(length: count)
         if core.mappingGuard.isTripped { throw core.truncationError() }
         return count
     }
