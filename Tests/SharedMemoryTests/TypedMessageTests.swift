@@ -14,6 +14,11 @@ private struct Imposter: PlainData {
     var position: SIMD4<Float>
 }
 
+/// The type of the catalog's worked example of a typed ring.
+private struct CacheLine: PlainData {
+    var lanes: SIMD16<Float>
+}
+
 private struct Order: Codable, Equatable {
     var id: Int
     var symbol: String
@@ -147,6 +152,20 @@ struct TypedMessageTests {
                 #expect(why.contains("is a channel of bytes, not of Sample"))
             } else { Issue.record("a channel of bytes opened as typed") }
             _ = bytes
+        }
+    }
+
+    @Test("A typed ring's control block is byte for byte the catalog's worked example")
+    func workedExample() throws {
+        try withUniqueName("example") { name in
+            let segment = try SegmentName(name)
+            let sender = try TypedChannelSender<CacheLine>.open(segment, creating: RingConfiguration(capacity: 4096, alignment: 64))
+            let file = try SharedMemorySegment.open(named: name, access: .readOnly)
+            let bytes = try file.map(offset: 0, length: 384).read(count: 384)
+            #expect(Array(bytes[160..<184]) == [0x40, 0, 0, 0, 0x40, 0, 0, 0, 0x10, 0, 0, 0, 0x40, 0, 0, 0,
+                                                  0x97, 0x83, 0x54, 0x7A, 0xC4, 0x43, 0xD5, 0x39])
+            #expect(Array(bytes[272..<281]) == Array("CacheLine".utf8) && bytes[281] == 0)
+            _ = sender
         }
     }
 
