@@ -15,6 +15,9 @@ final class RingCore: @unchecked Sendable {
     let maxMessageSize: Int
     /// The payload alignment, a power of two from 1 to 64.
     @usableFromInline let alignment: Int
+    /// Whether the alignment is 8 or less, so that a payload always starts
+    /// right after its record's header.
+    let packed: Bool
     /// The message type of a typed ring, as its creator recorded it.
     let messageType: MessageTypeIdentity?
     let slotCount: Int
@@ -73,6 +76,7 @@ final class RingCore: @unchecked Sendable {
         self.mask = UInt64(capacity - 1)
         self.maxMessageSize = configuration.maxMessageSize
         self.alignment = configuration.alignment
+        self.packed = configuration.alignment <= 8
         self.messageType = messageType
         self.slotCount = slots
         self.policy = policy
@@ -343,8 +347,17 @@ final class RingCore: @unchecked Sendable {
     }
 
     /// The size of a record that starts at `offset` with `length` bytes.
+    /// With an alignment of 8 or less the payload follows the header
+    /// directly (records start at multiples of 8): the formula of layout 2,
+    /// without the alignment's arithmetic on the hot path.
     @inline(__always) func recordSize(at offset: Int, length: Int) -> Int {
-        RingLayout.recordSize(at: offset, length: length, alignment: alignment)
+        packed ? (RingLayout.recordHeaderSize + length + 7) & ~7
+            : RingLayout.recordSize(at: offset, length: length, alignment: alignment)
+    }
+
+    /// Where the payload of a record that starts at `offset` begins.
+    @inline(__always) func payloadOffset(at offset: Int) -> Int {
+        packed ? offset + RingLayout.recordHeaderSize : RingLayout.payloadOffset(at: offset, alignment: alignment)
     }
 
     @inline(__always) func writeRecordHeader(at offset: Int, length: Int, flags: UInt32, sequence: UInt64) {

@@ -189,17 +189,14 @@ final class RingReader: @unchecked Sendable {
                 position &+= UInt64(skip)
                 continue
             }
-            // The length is checked before it enters any arithmetic.
-            guard flags == 0, length <= core.maxMessageSize else {
-                throw core.corrupt("a record at position \(position) claims \(length) bytes with flags \(flags)")
-            }
+            // A length is at most 2^32 - 1, so this arithmetic cannot overflow.
             let size = core.recordSize(at: offset, length: length)
-            guard offset + size <= core.capacity, UInt64(size) <= available else {
+            guard flags == 0, length <= core.maxMessageSize, offset + size <= core.capacity, UInt64(size) <= available else {
                 throw core.corrupt("a record at position \(position) claims \(length) bytes with flags \(flags)")
             }
             let sequence = core.recordSequence(at: offset)
             let missed = sequence &- nextSequence
-            return RingRecord(payloadOffset: RingLayout.payloadOffset(at: offset, alignment: core.alignment),
+            return RingRecord(payloadOffset: core.payloadOffset(at: offset),
                               length: length, size: size, sequence: sequence, missedBefore: missed > UInt64(Int64.max) ? 0 : missed)
         }
         return nil

@@ -177,7 +177,7 @@ final class RingWriter: @unchecked Sendable {
             position &+= UInt64(contiguous)
         }
         CrashPoint.reach(.sendReserved)
-        return RingLayout.payloadOffset(at: Int(truncatingIfNeeded: position & core.mask), alignment: core.alignment)
+        return core.payloadOffset(at: Int(truncatingIfNeeded: position & core.mask))
     }
 
     /// Waits until `total` bytes are free. Out of line, so that the clock's
