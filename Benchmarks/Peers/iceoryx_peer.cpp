@@ -29,7 +29,7 @@ enum { BUSY_POLL = 0, WAITSET = 1 };
 using iox::cxx::TruncateToCapacity;
 
 void start_runtime(const peer_job *job, const char *role) {
-    iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kError);
+    iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kError, iox::log::LogLevelOutput::kHideLogLevel);
     std::string name = std::string(job->tag) + "-" + role + "-" + std::to_string(getpid());
     iox::runtime::PoshRuntime::initRuntime(iox::RuntimeName_t(TruncateToCapacity, name.c_str(), name.size()));
 }

@@ -131,9 +131,9 @@ static int parse_options(int argc, char **argv, options *o) {
             o->size_count = 0;
             for (char *item = strtok(copy, ","); item; item = strtok(NULL, ",")) {
                 if (o->size_count == MAX_SIZES ||
-                    !parse_number(item, 1, 64u << 20, &number))
+                    !parse_number(item, 8, 16u << 20, &number))
                     return usage_error(program,
-                                       "sizes are 1 to 67108864 bytes, at most 16",
+                                       "sizes are 8 to 16777216 bytes, at most 16 of them",
                                        value);
                 o->sizes[o->size_count++] = (size_t)number;
             }
