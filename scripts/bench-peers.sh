@@ -17,6 +17,8 @@
 #               (the tests use it); the figures mean nothing
 #   --plots DIR write latency-vs-size.png, throughput.png, fanout.png there
 #
+# SHM_BENCH=PATH uses that shm-bench instead of building the release one.
+#
 # iceoryx's daemon RouDi uses fixed names in /dev/shm and /tmp: it runs
 # with the iceoryx rows in a private mount namespace with their own tmpfs on
 # both (root and unshare(1) needed; otherwise those rows are skipped with the
@@ -121,9 +123,14 @@ mkdir -p "$out" "$work"
 trap 'rm -rf "$work"' EXIT
 skipped=()   # "mechanism: reason"
 
-say "building shm-bench (release)"
-swift build -c release --product shm-bench >&2
-bench=$(swift build -c release --show-bin-path)/shm-bench
+if [ -n "${SHM_BENCH:-}" ]; then
+    bench=$SHM_BENCH   # a build of shm-bench to use as it is (the tests pass the debug build)
+    [ -x "$bench" ] || { echo "SHM_BENCH=$bench is not an executable" >&2; exit 64; }
+else
+    say "building shm-bench (release)"
+    swift build -c release --product shm-bench >&2
+    bench=$(swift build -c release --show-bin-path)/shm-bench
+fi
 
 flags=(-O2 -Wall -Wextra -I"$root/Sources/CShmBench/include" -I"$root/Sources/CShmBench" -I"$root/Benchmarks/Peers")
 if [ $have_boost = 1 ] || [ $have_iceoryx = 1 ] || [ $have_cyclone = 1 ]; then
