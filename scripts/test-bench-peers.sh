@@ -52,7 +52,7 @@ for m in headline:
         value = figure(m, "headline", key)
         if not (isinstance(value, (int, float)) and value > 0):
             failures.append(f"{m}: {key} is {value}")
-for m in ["c-ring/spin/copy", "swift-shm/adaptive/copy", "swift-shm/adaptive/loan", "iceoryx/busy-poll/copy", "iceoryx/busy-poll/loan"]:
+for m in ["c-ring/spin/copy", "swift-shm/spin/copy", "swift-shm/spin/loan", "swift-shm/adaptive/copy", "swift-shm/adaptive/loan", "iceoryx/busy-poll/copy", "iceoryx/busy-poll/loan"]:
     for size in (64, 4096, 65536, 1048576, 4194304):
         value = figure(m, "size", "p50_ns", size)
         if not (isinstance(value, (int, float)) and value > 0):

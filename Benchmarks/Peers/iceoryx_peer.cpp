@@ -237,10 +237,10 @@ int idle_receiver(const peer_job *job) {
 }
 
 const peer_variant variants[] = {
-    {"iceoryx/busy-poll", "iceoryx 2.0.3 untyped pub/sub with loans, take() polled in a loop; lossless "
+    {"iceoryx/busy-poll", "iceoryx 2.0.3 untyped pub/sub with loans (the receiver reads in place, as swift-shm/loan), take() polled in a loop; lossless "
      "(WAIT_FOR_CONSUMER, BLOCK_PRODUCER), queue = ring bytes / size (4..256), no history",
      BUSY_POLL, 1, 0},
-    {"iceoryx/waitset", "iceoryx 2.0.3 untyped pub/sub with loans, WaitSet on HAS_DATA; lossless "
+    {"iceoryx/waitset", "iceoryx 2.0.3 untyped pub/sub with loans (the receiver reads in place), WaitSet on HAS_DATA; lossless "
      "(WAIT_FOR_CONSUMER, BLOCK_PRODUCER), queue = ring bytes / size (4..256), no history",
      WAITSET, 0, 1},
 };

@@ -124,6 +124,7 @@ struct Child: ParsableCommand {
     @Option var count = 0
     @Option var mode = "adaptive"
     @Flag var touchLine = false
+    @Flag var loans = false
 
     func validate() throws {
         try checkRange("--size", size, 1...(16 << 20))
@@ -133,7 +134,7 @@ struct Child: ParsableCommand {
     func run() throws {
         guard let mode = ChannelMode(rawValue: mode) else { throw ValidationError("unknown mode \(mode)") }
         switch role {
-        case "echo": try ChildRole.echo(ping: ping, pong: pong, size: size, mode: mode, touchLine: touchLine)
+        case "echo": try ChildRole.echo(ping: ping, pong: pong, size: size, mode: mode, touchLine: touchLine, loans: loans)
         case "subscriber": try DimensionChild.subscriber(data: data, count: count)
         case "idle-receiver": try DimensionChild.idleReceiver(data: data, control: control, seconds: count)
         case "rss-receiver": try DimensionChild.residentReceiver(data: data, count: count)

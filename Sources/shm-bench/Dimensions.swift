@@ -12,9 +12,9 @@ struct Sizes: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Round-trip percentiles over message sizes: copied, and with loans touching one cache line per side.",
         discussion: """
-            Rows: c-ring/spin/copy (the floor), swift-shm/adaptive/copy (send and receive(into:)), \
-            swift-shm/adaptive/loan (send(loaning:) and receive { } in place, one cache line written \
-            and read per side). Round trips per size: --round-trips up to 64 KiB, fewer above \
+            Rows: c-ring/spin/copy (the floor); swift-shm/spin/copy and swift-shm/adaptive/copy (send \
+            and receive(into:)); swift-shm/spin/loan and swift-shm/adaptive/loan (send(loaning:) and \
+            receive { } in place, one cache line written and read per side). Round trips per size: --round-trips up to 64 KiB, fewer above \
             (round trips x 64 KiB / size, at least 100), a tenth of that first as warm-up.
             """)
 
@@ -46,6 +46,15 @@ struct Sizes: ParsableCommand {
                 let result = cshm_bench_latency(CSHM_BENCH_RING_SPIN, size, UInt32(warmup), UInt32(count), &samples)
                 if result != 0 { throw BenchmarkError("c-ring/spin/copy: \(String(cString: strerror(result)))") }
                 rows.append(row("c-ring/spin/copy", samples))
+            }
+            if only.isEmpty || only.contains("swift-shm/spin/copy") {
+                let benchmark = SwiftChannelBenchmark(mode: .spin, executable: executable)
+                rows.append(row("swift-shm/spin/copy", try benchmark.latency(size: size, warmup: warmup, roundTrips: count)))
+            }
+            if only.isEmpty || only.contains("swift-shm/spin/loan") {
+                let benchmark = SwiftChannelBenchmark(mode: .spin, executable: executable, loans: true)
+                rows.append(row("swift-shm/spin/loan",
+                                try benchmark.latency(size: size, warmup: warmup, roundTrips: count, touchLine: true)))
             }
             if only.isEmpty || only.contains("swift-shm/adaptive/copy") {
                 let benchmark = SwiftChannelBenchmark(mode: .adaptive, executable: executable)

@@ -34,6 +34,10 @@ func ringConfiguration(for size: Int) -> RingConfiguration {
 struct SwiftChannelBenchmark {
     let mode: ChannelMode
     let executable: String
+    /// Loans with this mode's wait strategy (the `loan` mode always loans).
+    var loans = false
+
+    private var usesLoans: Bool { mode == .loan || loans }
 
     private func uniqueName(_ role: String) throws -> SegmentName {
         try SegmentName("shm-bench-\(getpid())-\(mode.rawValue)-\(role)-\(UInt32.random(in: 0...UInt32.max))")
@@ -42,7 +46,7 @@ struct SwiftChannelBenchmark {
     private func startChild(_ arguments: [String]) throws -> Process {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: executable)
-        child.arguments = ["child"] + arguments + ["--mode", mode.rawValue]
+        child.arguments = ["child"] + arguments + ["--mode", mode.rawValue] + (loans ? ["--loans"] : [])
         try child.run()
         return child
     }
@@ -65,7 +69,7 @@ struct SwiftChannelBenchmark {
         var samples = [UInt64](repeating: 0, count: roundTrips)
         for index in 0..<(warmup + roundTrips) {
             let start = monotonicNanoseconds()
-            if mode == .loan && touchLine {
+            if usesLoans && touchLine {
                 try ping.send(loaning: size) { buffer in
                     touchFirstLine(buffer, UInt64(index))
                     return size
@@ -130,13 +134,13 @@ struct BenchmarkError: Error, CustomStringConvertible {
 
 /// The child's side of our rows.
 enum ChildRole {
-    static func echo(ping: String, pong: String, size: Int, mode: ChannelMode, touchLine: Bool) throws {
+    static func echo(ping: String, pong: String, size: Int, mode: ChannelMode, touchLine: Bool, loans: Bool) throws {
         let receiver = try ChannelReceiver.open(SegmentName(ping), creating: nil, wait: mode.strategy)
         let sender = try ChannelSender.open(SegmentName(pong), creating: nil, wait: mode.strategy)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 64), alignment: 64)
         defer { buffer.deallocate() }
         while true {
-            if mode == .loan && touchLine {
+            if (mode == .loan || loans) && touchLine {
                 // One cache line written and read on each side, in place.
                 let echoed: Bool? = try receiver.receive { bytes in
                     let stamp = firstWord(bytes)
