@@ -164,7 +164,7 @@ def plots(rows, directory):
                 "set title 'One-way throughput, lossless, receiver copies out'\n"
                 "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
                 "set ylabel '64 B: million msgs/s   |   1 MiB: GB/s'\nset xtics rotate by -35 scale 0\nset grid ytics\n"
-                "set bmargin 8\nset key top right\n"
+                "set bmargin 8\nset rmargin 10\nset key top right\n"
                 f"plot '{path}' using 2:xtic(1) title '64 B M msgs/s', '' using 3 title '1 MiB GB/s'\n")
     fan = sorted((r for r in rows if r["dimension"] == "fanout" and r["msgs_per_s"]), key=lambda r: r["subscribers"])
     if fan:
