@@ -36,12 +36,11 @@ for row in rows:
     missing = [k for k in keys if k not in row]
     if missing:
         failures.append(f"{row.get('mechanism')} ({row.get('dimension')}) lacks {missing}")
-have = {(r["mechanism"], r["dimension"], r["size_bytes"], r["subscribers"]) for r in rows}
 def figure(mechanism, dimension, key, size=None, subscribers=None):
     for r in rows:
-        if r["mechanism"] == mechanism and r["dimension"] == dimension and \
-           (size is None or r["size_bytes"] == size) and (subscribers is None or r["subscribers"] == subscribers):
-            return r[key]
+        if r.get("mechanism") == mechanism and r.get("dimension") == dimension and \
+           (size is None or r.get("size_bytes") == size) and (subscribers is None or r.get("subscribers") == subscribers):
+            return r.get(key)
     failures.append(f"no row {mechanism} ({dimension}, size {size}, subscribers {subscribers})")
     return None
 headline = ["c-ring/spin", "c-ring/futex", "pipe", "unix-socket", "swift-shm/spin", "swift-shm/adaptive",
