@@ -21,6 +21,10 @@ echo
 echo "== Model check of the wake-up protocol (scripts/test-spin.sh)"
 scripts/test-spin.sh
 
+echo
+echo "== Benchmark plumbing, ours and the peers' rows (scripts/test-bench-peers.sh)"
+scripts/test-bench-peers.sh
+
 leftovers=$(ls /dev/shm | grep -E '^(shmtest|shme2e|cshm-test)-' || true)
 if [ -n "$leftovers" ]; then
     echo "Tests left segments in /dev/shm:" >&2

@@ -29,7 +29,7 @@ extension SwiftChannelBenchmark {
             let samples = try blockingOn { try await pacedLatency(count: count, asynchronous: mode == .pacedAsync) }
             let percentiles = Percentiles(samples)
             return BenchmarkRow(mechanism: mode.mechanism, p50: percentiles.p50, p99: percentiles.p99, p999: percentiles.p999,
-                                messagesPerSecond: nil, gigabytesPerSecond: nil, note: "delivery latency at one message per 20 µs")
+                                messagesPerSecond: nil, gigabytesPerSecond: nil, settings: "delivery latency at one message per 20 µs")
         default:
             return nil
         }

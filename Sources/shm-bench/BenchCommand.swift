@@ -18,7 +18,7 @@ struct BenchCommand: ParsableCommand {
             per second and 1 MiB messages in GB/s (10^9 bytes). Ratios compare with \
             the raw C ring that spins, measured in the same run. Build with -c release.
             """,
-        subcommands: [Run.self, Instructions.self, Child.self],
+        subcommands: [Run.self, Sizes.self, Fanout.self, Idle.self, Resident.self, Instructions.self, Child.self],
         defaultSubcommand: Run.self)
 }
 
@@ -123,16 +123,22 @@ struct Child: ParsableCommand {
     @Option var size = 64
     @Option var count = 0
     @Option var mode = "adaptive"
+    @Flag var touchLine = false
+    @Flag var loans = false
 
     func validate() throws {
-        try checkRange("--size", size, 1...(1 << 20))
+        try checkRange("--size", size, 1...(16 << 20))
         try checkRange("--count", count, 0...Run.messageLimit)
     }
 
     func run() throws {
         guard let mode = ChannelMode(rawValue: mode) else { throw ValidationError("unknown mode \(mode)") }
         switch role {
-        case "echo": try ChildRole.echo(ping: ping, pong: pong, size: size, mode: mode)
+        case "echo": try ChildRole.echo(ping: ping, pong: pong, size: size, mode: mode, touchLine: touchLine, loans: loans)
+        case "subscriber": try DimensionChild.subscriber(data: data, count: count)
+        case "idle-receiver": try DimensionChild.idleReceiver(data: data, control: control, seconds: count)
+        case "rss-receiver": try DimensionChild.residentReceiver(data: data, count: count)
+        case "rss-sender": try DimensionChild.residentSender(data: data, count: count)
         case "source": try ChildRole.source(data: data, control: control, size: size, count: count, mode: mode)
         case "paced": try ChildRole.paced(data: data, control: control, count: count, mode: mode)
         default: throw ValidationError("unknown role \(role)")

@@ -1,3 +1,4 @@
+import CShmBench
 import Foundation
 
 /// The benchmark's output: a table for people, JSON for scripts.
@@ -40,15 +41,51 @@ enum Report {
         return lines.joined(separator: "\n")
     }
 
+    /// A plain table of the rows of one of the other dimensions (sizes, fan-out, idle, memory).
+    static func dimensionTable(_ rows: [BenchmarkRow]) -> String {
+        func cell(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
+        var lines = ["| mechanism | dimension | size B | subscribers | p50 ns | p99 ns | p99.9 ns | msgs/s | idle CPU s | wake-ups/s | sender RSS KB | receiver RSS KB |",
+                     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for row in rows {
+            lines.append("| \(row.mechanism) | \(row.dimension) | \(row.sizeBytes.map(String.init) ?? "-") | "
+                         + "\(row.subscribers.map(String.init) ?? "-") | \(cell(row.p50, "%.0f")) | \(cell(row.p99, "%.0f")) | "
+                         + "\(cell(row.p999, "%.0f")) | \(cell(row.messagesPerSecond, "%.0f")) | \(cell(row.idleCPUSeconds, "%.3f")) | "
+                         + "\(cell(row.wakeupsPerSecond, "%.1f")) | \(cell(row.senderRSSKilobytes, "%.0f")) | \(cell(row.receiverRSSKilobytes, "%.0f")) |")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The rows as a JSON array, one object a line, every key in every row
+    /// (null where a figure does not apply): `cshm_bench_row_json`'s schema.
     static func json(_ rows: [BenchmarkRow]) -> String {
-        func value(_ number: Double?) -> String {
-            guard let number, number.isFinite else { return "null" }
-            return String(format: "%.3f", number)
+        "[\n  " + rows.map(jsonObject).joined(separator: ",\n  ") + "\n]"
+    }
+
+    /// One row as CShmBench formats it.
+    static func jsonObject(_ row: BenchmarkRow) -> String {
+        row.mechanism.withCString { mechanism in
+            row.dimension.withCString { dimension in
+                row.settings.withCString { settings in
+                    var cRow = cshm_bench_row()
+                    cshm_bench_row_init(&cRow, mechanism, dimension)
+                    cRow.size_bytes = UInt64(max(0, row.sizeBytes ?? 0))
+                    cRow.subscribers = UInt32(clamping: max(0, row.subscribers ?? 0))
+                    cRow.p50_ns = row.p50 ?? .nan
+                    cRow.p99_ns = row.p99 ?? .nan
+                    cRow.p999_ns = row.p999 ?? .nan
+                    cRow.msgs_per_s = row.messagesPerSecond ?? .nan
+                    cRow.gb_per_s = row.gigabytesPerSecond ?? .nan
+                    cRow.idle_cpu_s = row.idleCPUSeconds ?? .nan
+                    cRow.wakeups_per_s = row.wakeupsPerSecond ?? .nan
+                    cRow.rss_sender_kb = row.senderRSSKilobytes ?? .nan
+                    cRow.rss_receiver_kb = row.receiverRSSKilobytes ?? .nan
+                    cRow.settings = settings
+                    let length = cshm_bench_row_json(&cRow, nil, 0)
+                    var buffer = [CChar](repeating: 0, count: length + 1)
+                    _ = cshm_bench_row_json(&cRow, &buffer, buffer.count)
+                    return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                }
+            }
         }
-        let objects = rows.map { row in
-            "{\"mechanism\": \"\(row.mechanism)\", \"p50_ns\": \(value(row.p50)), \"p99_ns\": \(value(row.p99)), "
-                + "\"p999_ns\": \(value(row.p999)), \"msgs_per_s\": \(value(row.messagesPerSecond)), \"gb_per_s\": \(value(row.gigabytesPerSecond))}"
-        }
-        return "[\n  " + objects.joined(separator: ",\n  ") + "\n]"
     }
 }

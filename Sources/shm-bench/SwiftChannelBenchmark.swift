@@ -34,6 +34,10 @@ func ringConfiguration(for size: Int) -> RingConfiguration {
 struct SwiftChannelBenchmark {
     let mode: ChannelMode
     let executable: String
+    /// Loans with this mode's wait strategy (the `loan` mode always loans).
+    var loans = false
+
+    private var usesLoans: Bool { mode == .loan || loans }
 
     private func uniqueName(_ role: String) throws -> SegmentName {
         try SegmentName("shm-bench-\(getpid())-\(mode.rawValue)-\(role)-\(UInt32.random(in: 0...UInt32.max))")
@@ -42,18 +46,21 @@ struct SwiftChannelBenchmark {
     private func startChild(_ arguments: [String]) throws -> Process {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: executable)
-        child.arguments = ["child"] + arguments + ["--mode", mode.rawValue]
+        child.arguments = ["child"] + arguments + ["--mode", mode.rawValue] + (loans ? ["--loans"] : [])
         try child.run()
         return child
     }
 
     /// Round trips of `size`-byte messages: the child echoes each one back.
-    func latency(size: Int, warmup: Int, roundTrips: Int) throws -> [UInt64] {
+    /// With `touchLine` (loans only) each side writes and reads only the
+    /// first cache line of the message, in place.
+    func latency(size: Int, warmup: Int, roundTrips: Int, touchLine: Bool = false) throws -> [UInt64] {
         let pingName = try uniqueName("ping"), pongName = try uniqueName("pong")
         let configuration = ringConfiguration(for: size)
         let ping = try ChannelSender.open(pingName, creating: configuration, wait: mode.strategy)
         let pong = try ChannelReceiver.open(pongName, creating: configuration, wait: mode.strategy)
-        let child = try startChild(["echo", "--ping", pingName.posixName, "--pong", pongName.posixName, "--size", "\(size)"])
+        let child = try startChild(["echo", "--ping", pingName.posixName, "--pong", pongName.posixName, "--size", "\(size)"]
+                                   + (touchLine ? ["--touch-line"] : []))
         defer { child.waitUntilExit() }
         let message = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
         let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
@@ -62,7 +69,15 @@ struct SwiftChannelBenchmark {
         var samples = [UInt64](repeating: 0, count: roundTrips)
         for index in 0..<(warmup + roundTrips) {
             let start = monotonicNanoseconds()
-            if mode == .loan {
+            if usesLoans && touchLine {
+                try ping.send(loaning: size) { buffer in
+                    touchFirstLine(buffer, UInt64(index))
+                    return size
+                }
+                guard try pong.receive({ bytes in firstWord(bytes) }) == UInt64(index) else {
+                    throw BenchmarkError("round trip \(index) came back wrong")
+                }
+            } else if mode == .loan {
                 try ping.send(loaning: size) { buffer in
                     buffer.copyMemory(from: UnsafeRawBufferPointer(message))
                     return size
@@ -119,13 +134,24 @@ struct BenchmarkError: Error, CustomStringConvertible {
 
 /// The child's side of our rows.
 enum ChildRole {
-    static func echo(ping: String, pong: String, size: Int, mode: ChannelMode) throws {
+    static func echo(ping: String, pong: String, size: Int, mode: ChannelMode, touchLine: Bool, loans: Bool) throws {
         let receiver = try ChannelReceiver.open(SegmentName(ping), creating: nil, wait: mode.strategy)
         let sender = try ChannelSender.open(SegmentName(pong), creating: nil, wait: mode.strategy)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 64), alignment: 64)
         defer { buffer.deallocate() }
         while true {
-            if mode == .loan {
+            if (mode == .loan || loans) && touchLine {
+                // One cache line written and read on each side, in place.
+                let echoed: Bool? = try receiver.receive { bytes in
+                    let stamp = firstWord(bytes)
+                    _ = try? sender.send(loaning: bytes.count) { target in
+                        touchFirstLine(target, stamp)
+                        return bytes.count
+                    }
+                    return true
+                }
+                if echoed == nil { return }
+            } else if mode == .loan {
                 // In place on both sides: read the ping where it lies, write the pong where it will lie.
                 let echoed: Bool? = try receiver.receive { bytes in
                     _ = try? sender.send(loaning: bytes.count) { target in
@@ -163,4 +189,17 @@ enum ChildRole {
         }
         sender.close()
     }
+}
+
+/// Writes `stamp` and fills the rest of the first cache line (or the whole
+/// message, if shorter): all a touch-one-line loan writes.
+func touchFirstLine(_ buffer: UnsafeMutableRawBufferPointer, _ stamp: UInt64) {
+    let line = min(64, buffer.count)
+    memset(buffer.baseAddress!, 0x5A, line)
+    if line >= 8 { buffer.storeBytes(of: stamp, toByteOffset: 0, as: UInt64.self) }
+}
+
+/// The first 8 bytes of a message (its stamp), or its length if shorter.
+func firstWord(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    bytes.count >= 8 ? bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self) : UInt64(bytes.count)
 }

@@ -39,6 +39,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,6 +102,73 @@ int cshm_bench_latency(cshm_bench_mechanism mechanism, size_t message_size,
 int cshm_bench_throughput(cshm_bench_mechanism mechanism,
                           size_t message_size, uint64_t count,
                           double *seconds_out);
+
+/* --- What every row shares (cshm_bench_report.c) ------------------------ */
+
+/*
+ * Nearest-rank percentiles (p50, p99, p99.9) of count samples; sorts the
+ * samples in place. With count 0 every output is NaN. Outputs may be NULL.
+ */
+void cshm_bench_percentiles(uint64_t *samples, size_t count, double *p50,
+                            double *p99, double *p999);
+
+/*
+ * One row of any benchmark, ours or a peer's: the one JSON schema of
+ * shm-bench and scripts/bench-peers.sh. A NaN figure, a size_bytes or
+ * subscribers of 0, prints as null. dimension says which figures the row
+ * carries: "headline" (64 B round trip, 64 B msgs/s, 1 MiB GB/s), "size"
+ * (round trip of size_bytes messages), "fanout" (messages published per
+ * second to `subscribers` subscribers, each receiving every one), "idle"
+ * (CPU seconds and wake-ups per second of a receiver waiting with no
+ * traffic) or "rss" (peak resident memory of a sender and a receiver).
+ * settings is free text naming what the row was measured with.
+ */
+typedef struct cshm_bench_row {
+    const char *mechanism;
+    const char *dimension;
+    uint64_t size_bytes;
+    uint32_t subscribers;
+    double p50_ns, p99_ns, p999_ns;
+    double msgs_per_s, gb_per_s;
+    double idle_cpu_s, wakeups_per_s;
+    double rss_sender_kb, rss_receiver_kb;
+    const char *settings;
+} cshm_bench_row;
+
+/* Every figure NaN, sizes 0, settings NULL (printed as ""). */
+void cshm_bench_row_init(cshm_bench_row *row, const char *mechanism,
+                         const char *dimension);
+
+/*
+ * The row as one JSON object on one line, always with every key, written
+ * to buffer (at most capacity bytes, NUL-terminated when capacity > 0).
+ * Returns the length the whole object needs, without the NUL: a result
+ * >= capacity means it was cut short.
+ */
+size_t cshm_bench_row_json(const cshm_bench_row *row, char *buffer,
+                           size_t capacity);
+
+/*
+ * Timed round trips of a size-sweep row of size bytes: base for sizes up to
+ * 64 KiB, fewer above (base * 64 KiB / size), at least 100; the warm-up is a
+ * tenth of that. shm-bench and the peer harnesses use the same rule.
+ */
+uint32_t cshm_bench_sweep_round_trips(uint32_t base, size_t size);
+
+/* What /proc says about a process. */
+typedef struct cshm_bench_usage {
+    double cpu_seconds;            /* utime + stime, all threads */
+    uint64_t voluntary_switches;   /* sleeps that ended in a wake-up, all threads */
+    uint64_t involuntary_switches;
+    uint64_t rss_kb;               /* VmRSS */
+    uint64_t peak_rss_kb;          /* VmHWM */
+} cshm_bench_usage;
+
+/*
+ * Reads /proc/PID/stat and /proc/PID/status. 0, or ENOENT (no such
+ * process), EPROTO (a file that does not parse) or another errno.
+ */
+int cshm_bench_process_usage(pid_t pid, cshm_bench_usage *usage);
 
 #ifdef __cplusplus
 }
