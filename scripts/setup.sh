@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a fresh Debian machine, when it
 # is missing: a C and C++ compiler, and util-linux's setpriv and unshare
-# (tests that run a client as another user or in a tiny /dev/shm), and spin
-# (the model check of the wake-up protocol).
+# (tests that run a client as another user or in a tiny /dev/shm), spin
+# (the model check of the wake-up protocol), and the benchmark's peers
+# (iceoryx, Boost.Interprocess, Cyclone DDS, gnuplot).
 # Swift itself is expected at /opt/swift (or on PATH).
 set -euo pipefail
 
@@ -13,6 +14,12 @@ command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v timeout >/dev/null 2>&1 || missing+=(coreutils)
 command -v spin >/dev/null 2>&1 || missing+=(spin)
+# The benchmark's peers (scripts/bench-peers.sh, whose plumbing the tests check).
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
+command -v iox-roudi >/dev/null 2>&1 || missing+=(iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev)
+[ -f /usr/include/boost/interprocess/ipc/message_queue.hpp ] || missing+=(libboost-dev)
+command -v idlc >/dev/null 2>&1 || missing+=(cyclonedds-dev cyclonedds-tools)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
