@@ -21,7 +21,7 @@ public func reportFailure(_ error: SharedMemoryError, advice: String? = nil) -> 
 /// rethrown as the exit code. `operation` replaces the error's operation
 /// (a client reports a bad name as `OpenFileMapping`).
 public func reporting<T: ~Copyable>(
-    _ name: SegmentName? = nil, as operation: Operation? = nil, _ body: () throws(SharedMemoryError) -> T
+    _ name: SegmentName? = nil, as operation: SharedMemoryError.Operation? = nil, _ body: () throws(SharedMemoryError) -> T
 ) throws(ExitCode) -> T {
     do {
         return try body()

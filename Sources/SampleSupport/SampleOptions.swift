@@ -1,12 +1,12 @@
 import ArgumentParser
 import SharedMemory
 
-extension Backend: ExpressibleByArgument {}
+extension SharedMemorySegment.Backend: ExpressibleByArgument {}
 extension TextEncoding: ExpressibleByArgument {}
 
-extension Lifetime: ExpressibleByArgument {
+extension ManagedSegment.Lifetime: ExpressibleByArgument {
     public init?(argument: String) {
-        guard let value = Lifetime.allCases.first(where: { $0.description == argument }) else { return nil }
+        guard let value = ManagedSegment.Lifetime.allCases.first(where: { $0.description == argument }) else { return nil }
         self = value
     }
 
@@ -64,7 +64,7 @@ public struct CommonOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Who makes the system calls: cshim (the C shim) or swift (Glibc from Swift).",
                                valueName: "backend"))
-    public var backend: Backend = .default
+    public var backend: SharedMemorySegment.Backend = .default
 
     @Flag(help: "Use a managed segment: a header that says who made it and when it is ready, checked on open. Offsets count from the payload after the header.")
     public var managed = false

@@ -34,7 +34,7 @@ struct ServerCommand: ParsableCommand {
     @Option(help: ArgumentHelp(
         "posix: the name lives until this server removes it; last-close: the last process that closes the managed mapping removes it, even if this server crashes (needs --managed).",
         valueName: "lifetime"))
-    var lifetime: Lifetime = .posix
+    var lifetime: ManagedSegment.Lifetime = .posix
 
     func validate() throws {
         if lifetime == .lastClose && !common.managed {

@@ -10,7 +10,7 @@ import Testing
 struct BackendComparisonTests {
     struct Scenario: Sendable, CustomTestStringConvertible {
         let title: String
-        let run: @Sendable (Backend, String) -> [String]
+        let run: @Sendable (SharedMemorySegment.Backend, String) -> [String]
         let expected: [String]
         var testDescription: String { title }
     }

@@ -10,8 +10,8 @@ func channelError<R: ~Copyable>(_ body: () throws(ChannelError) -> R) -> Channel
 struct ChannelTests {
     static let small = RingConfiguration(capacity: 4096, maxMessageSize: 1000)
 
-    @Test("Messages of every size arrive in order, copied or in place", arguments: Backend.allCases)
-    func roundTrip(backend: Backend) throws {
+    @Test("Messages of every size arrive in order, copied or in place", arguments: SharedMemorySegment.Backend.allCases)
+    func roundTrip(backend: SharedMemorySegment.Backend) throws {
         try withUniqueName("ch") { name in
             let segmentName = try SegmentName(name)
             let sender = try ChannelSender.open(segmentName, creating: Self.small, backend: backend)

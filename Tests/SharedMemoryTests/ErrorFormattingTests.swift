@@ -4,8 +4,8 @@ import Testing
 
 @Suite("Error formatting: the sample's report, errno names and texts")
 struct ErrorFormattingTests {
-    @Test("The report has the sample's format", arguments: Backend.allCases)
-    func sampleFormat(backend: Backend) {
+    @Test("The report has the sample's format", arguments: SharedMemorySegment.Backend.allCases)
+    func sampleFormat(backend: SharedMemorySegment.Backend) {
         let system = backend.implementation
         #expect(system.formatError(operation: "OpenFileMapping", errno: .noSuchFileOrDirectory)
                 == "OpenFileMapping failed w/err 0x00000002")

@@ -55,8 +55,8 @@ struct HostileEntryTests {
         #expect(error?.reason?.contains("a/\\x1b[2J") == true, "\(String(describing: error?.reason))")
     }
 
-    @Test("A FIFO, a directory or a symbolic link is refused at once, saying what it is", arguments: Backend.allCases)
-    func notSegments(backend: Backend) throws {
+    @Test("A FIFO, a directory or a symbolic link is refused at once, saying what it is", arguments: SharedMemorySegment.Backend.allCases)
+    func notSegments(backend: SharedMemorySegment.Backend) throws {
         let kinds: [(String, (String) -> Int32, String, Errno)] = [
             ("fifo", { mkfifo($0, 0o600) }, "is a FIFO", Errno(rawValue: ENODEV)),
             ("dir", { mkdir($0, 0o700) }, "is a directory", Errno(rawValue: ENODEV)),

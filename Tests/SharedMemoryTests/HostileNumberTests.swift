@@ -30,8 +30,8 @@ struct HostileNumberTests {
         return ranges
     }()
 
-    @Test("Segment and managed sizes: 0, negative or beyond any file system are refused", arguments: Backend.allCases)
-    func sizes(backend: Backend) throws {
+    @Test("Segment and managed sizes: 0, negative or beyond any file system are refused", arguments: SharedMemorySegment.Backend.allCases)
+    func sizes(backend: SharedMemorySegment.Backend) throws {
         for size in [0] + Self.edges {
             withUniqueName("num") { name in
                 let segmentName = try! SegmentName(name)
@@ -44,8 +44,8 @@ struct HostileNumberTests {
         }
     }
 
-    @Test("map: every offset and length outside the segment throws", arguments: Backend.allCases)
-    func mapRanges(backend: Backend) throws {
+    @Test("map: every offset and length outside the segment throws", arguments: SharedMemorySegment.Backend.allCases)
+    func mapRanges(backend: SharedMemorySegment.Backend) throws {
         try withUniqueName("num") { name in
             let segmentName = try SegmentName(name)
             let segment = try SharedMemorySegment.create(segmentName, size: 4096, backend: backend)
@@ -57,8 +57,8 @@ struct HostileNumberTests {
         }
     }
 
-    @Test("ManagedSegment.map: offsets count after the header, and none overflows", arguments: Backend.allCases)
-    func managedMapRanges(backend: Backend) throws {
+    @Test("ManagedSegment.map: offsets count after the header, and none overflows", arguments: SharedMemorySegment.Backend.allCases)
+    func managedMapRanges(backend: SharedMemorySegment.Backend) throws {
         try withUniqueName("num") { name in
             let segmentName = try SegmentName(name)
             let segment = try ManagedSegment.create(segmentName, payloadSize: 4096, backend: backend)
@@ -73,8 +73,8 @@ struct HostileNumberTests {
         }
     }
 
-    @Test("MappedView reads and writes: every position and count outside the view throws", arguments: Backend.allCases)
-    func viewAccess(backend: Backend) throws {
+    @Test("MappedView reads and writes: every position and count outside the view throws", arguments: SharedMemorySegment.Backend.allCases)
+    func viewAccess(backend: SharedMemorySegment.Backend) throws {
         try withUniqueName("num") { name in
             let segmentName = try SegmentName(name)
             let segment = try SharedMemorySegment.create(segmentName, size: 8192, backend: backend)

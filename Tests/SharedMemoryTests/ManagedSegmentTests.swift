@@ -5,8 +5,8 @@ import Testing
 
 @Suite("Managed segments: header, readiness, lifetime, leftovers")
 struct ManagedSegmentTests {
-    @Test("The header says who made the segment; the payload follows it", arguments: Backend.allCases)
-    func header(backend: Backend) throws {
+    @Test("The header says who made the segment; the payload follows it", arguments: SharedMemorySegment.Backend.allCases)
+    func header(backend: SharedMemorySegment.Backend) throws {
         try withUniqueName("m") { name in
             let segmentName = try SegmentName(name)
             let created = try ManagedSegment.create(segmentName, payloadSize: 1000, kind: 7, backend: backend)
@@ -42,8 +42,8 @@ struct ManagedSegmentTests {
         }
     }
 
-    @Test("Bad payload sizes and modes are refused before anything is created", arguments: Backend.allCases)
-    func badSizes(backend: Backend) throws {
+    @Test("Bad payload sizes and modes are refused before anything is created", arguments: SharedMemorySegment.Backend.allCases)
+    func badSizes(backend: SharedMemorySegment.Backend) throws {
         try withUniqueName("msize") { name in
             let segmentName = try SegmentName(name)
             for (size, errno) in [(0, Errno.invalidArgument), (-5, .invalidArgument), (Int.max, .overflow), (Int.max - 200, .noSpace)] {
@@ -60,8 +60,8 @@ struct ManagedSegmentTests {
         }
     }
 
-    @Test("The default mode is 0600 whatever the umask", arguments: Backend.allCases)
-    func defaultMode(backend: Backend) throws {
+    @Test("The default mode is 0600 whatever the umask", arguments: SharedMemorySegment.Backend.allCases)
+    func defaultMode(backend: SharedMemorySegment.Backend) throws {
         try withUniqueName("mode") { name in
             let old = umask(0)
             defer { umask(old) }
@@ -78,8 +78,8 @@ struct ManagedSegmentTests {
         try segment.map(offset: offset, length: bytes.count).write(bytes)
     }
 
-    @Test("Foreign, corrupt, unfinished and too small segments give clear errors", arguments: Backend.allCases)
-    func badSegments(backend: Backend) throws {
+    @Test("Foreign, corrupt, unfinished and too small segments give clear errors", arguments: SharedMemorySegment.Backend.allCases)
+    func badSegments(backend: SharedMemorySegment.Backend) throws {
         func openError(_ name: String, timeout: Duration = .milliseconds(200)) -> SharedMemoryError? {
             expectedError { () throws(SharedMemoryError) in
                 try ManagedSegment.open(SegmentName(name), readyTimeout: timeout, backend: backend)
@@ -129,8 +129,8 @@ struct ManagedSegmentTests {
         }
     }
 
-    @Test("An opener waits for a segment that is being initialised", arguments: Backend.allCases)
-    func waitsForReady(backend: Backend) throws {
+    @Test("An opener waits for a segment that is being initialised", arguments: SharedMemorySegment.Backend.allCases)
+    func waitsForReady(backend: SharedMemorySegment.Backend) throws {
         try withUniqueName("ready") { name in
             let raw = try SharedMemorySegment.create(named: name, size: 256, backend: backend)
             let view = try raw.map()
@@ -149,8 +149,8 @@ struct ManagedSegmentTests {
         }
     }
 
-    @Test("Last-close lifetime: the last holder removes the name; posix keeps it", arguments: Backend.allCases)
-    func lastClose(backend: Backend) throws {
+    @Test("Last-close lifetime: the last holder removes the name; posix keeps it", arguments: SharedMemorySegment.Backend.allCases)
+    func lastClose(backend: SharedMemorySegment.Backend) throws {
         try withUniqueName("life") { name in
             let segmentName = try SegmentName(name)
             let first = try ManagedSegment.create(segmentName, payloadSize: 64, lifetime: .lastClose, backend: backend)
@@ -220,8 +220,8 @@ struct ManagedSegmentTests {
         }
     }
 
-    @Test("A segment shrunk by another process gives an error, not SIGBUS", arguments: Backend.allCases)
-    func shrunk(backend: Backend) throws {
+    @Test("A segment shrunk by another process gives an error, not SIGBUS", arguments: SharedMemorySegment.Backend.allCases)
+    func shrunk(backend: SharedMemorySegment.Backend) throws {
         try withUniqueName("shrink") { name in
             let segment = try SharedMemorySegment.create(named: name, size: 3 * 4096, backend: backend)
             let view = try segment.map()

@@ -11,7 +11,7 @@ struct MappingGuardTests {
     /// backend, the mapping, the page size and a second descriptor to
     /// truncate through. The name is removed as soon as both descriptors are
     /// open (so even a crash leaves nothing); the rest is released after.
-    private func withFilledMapping(_ backend: Backend, writable: Bool = true,
+    private func withFilledMapping(_ backend: SharedMemorySegment.Backend, writable: Bool = true,
                                    _ body: (any SharedMemoryBackend, UnsafeMutableRawPointer, Int, Int32) throws -> Void) throws {
         try withUniqueName("guard") { name in
             let system = backend.implementation
@@ -31,8 +31,8 @@ struct MappingGuardTests {
         }
     }
 
-    @Test("A truncated, guarded mapping reads zeros and the guard trips", arguments: Backend.allCases)
-    func truncatedRead(backend: Backend) throws {
+    @Test("A truncated, guarded mapping reads zeros and the guard trips", arguments: SharedMemorySegment.Backend.allCases)
+    func truncatedRead(backend: SharedMemorySegment.Backend) throws {
         try withFilledMapping(backend, writable: false) { system, address, page, peer in
             let mappingGuard = try system.guardMapping(address, length: 2 * page, writable: false)
             defer { system.unguardMapping(mappingGuard) }
@@ -49,8 +49,8 @@ struct MappingGuardTests {
         }
     }
 
-    @Test("A write past the new end trips the guard and reaches no one", arguments: Backend.allCases)
-    func truncatedWrite(backend: Backend) throws {
+    @Test("A write past the new end trips the guard and reaches no one", arguments: SharedMemorySegment.Backend.allCases)
+    func truncatedWrite(backend: SharedMemorySegment.Backend) throws {
         try withFilledMapping(backend) { system, address, page, peer in
             let mappingGuard = try system.guardMapping(address + 10, length: 2 * page - 10, writable: true)
             defer { system.unguardMapping(mappingGuard) }
@@ -63,8 +63,8 @@ struct MappingGuardTests {
         }
     }
 
-    @Test("Guards of different mappings trip independently; bad ranges are refused", arguments: Backend.allCases)
-    func independentAndRefused(backend: Backend) throws {
+    @Test("Guards of different mappings trip independently; bad ranges are refused", arguments: SharedMemorySegment.Backend.allCases)
+    func independentAndRefused(backend: SharedMemorySegment.Backend) throws {
         try withFilledMapping(backend) { system, address, page, peer in
             let first = try system.guardMapping(address, length: page, writable: true)
             defer { system.unguardMapping(first) }

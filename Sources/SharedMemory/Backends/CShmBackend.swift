@@ -2,90 +2,90 @@ import CShm
 import Glibc
 
 /// The backend that calls the C shim `CShm`.
-public struct CShmBackend: SharedMemoryBackend {
-    public init() {}
+package struct CShmBackend: SharedMemoryBackend {
+    package init() {}
 
-    public func open(_ name: [UInt8], flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
+    package func open(_ name: [UInt8], flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
         var descriptor: Int32 = -1
         var created: Int32 = 0
         try withCName(name) { (cName) throws(Errno) in try check(cshm_open(cName, flags.rawValue, mode, &descriptor, &created)) }
         return (descriptor, created != 0)
     }
 
-    public func close(_ descriptor: Int32) throws(Errno) { try check(cshm_close(descriptor)) }
+    package func close(_ descriptor: Int32) throws(Errno) { try check(cshm_close(descriptor)) }
 
-    public func duplicate(_ descriptor: Int32) throws(Errno) -> Int32 {
+    package func duplicate(_ descriptor: Int32) throws(Errno) -> Int32 {
         var copy: Int32 = -1
         try check(cshm_duplicate(descriptor, &copy))
         return copy
     }
 
-    public func unlink(_ name: [UInt8]) throws(Errno) {
+    package func unlink(_ name: [UInt8]) throws(Errno) {
         try withCName(name) { (cName) throws(Errno) in try check(cshm_unlink(cName)) }
     }
 
-    public func truncate(_ descriptor: Int32, size: UInt64) throws(Errno) {
+    package func truncate(_ descriptor: Int32, size: UInt64) throws(Errno) {
         try check(cshm_truncate(descriptor, size))
     }
 
-    public func reserve(_ descriptor: Int32, size: UInt64) throws(Errno) {
+    package func reserve(_ descriptor: Int32, size: UInt64) throws(Errno) {
         try check(cshm_reserve(descriptor, size))
     }
 
-    public func size(_ descriptor: Int32) throws(Errno) -> UInt64 {
+    package func size(_ descriptor: Int32) throws(Errno) -> UInt64 {
         var size: UInt64 = 0
         try check(cshm_size(descriptor, &size))
         return size
     }
 
-    public func status(_ descriptor: Int32) throws(Errno) -> FileStatus {
+    package func status(_ descriptor: Int32) throws(Errno) -> FileStatus {
         var status = cshm_status()
         try check(cshm_stat(descriptor, &status))
         return FileStatus(status)
     }
 
-    public func status(named name: [UInt8]) throws(Errno) -> FileStatus {
+    package func status(named name: [UInt8]) throws(Errno) -> FileStatus {
         var status = cshm_status()
         try withCName(name) { (cName) throws(Errno) in try check(cshm_stat_name(cName, &status)) }
         return FileStatus(status)
     }
 
-    public func freeSpace(_ descriptor: Int32) throws(Errno) -> UInt64 {
+    package func freeSpace(_ descriptor: Int32) throws(Errno) -> UInt64 {
         var bytes: UInt64 = 0
         try check(cshm_free_space(descriptor, &bytes))
         return bytes
     }
 
-    public func lock(_ descriptor: Int32, _ operation: LockOperation, wait: Bool) throws(Errno) {
+    package func lock(_ descriptor: Int32, _ operation: LockOperation, wait: Bool) throws(Errno) {
         try check(cshm_lock(descriptor, operation.rawValue | (wait ? 0 : Int32(CSHM_LOCK_NONBLOCKING))))
     }
 
-    public func rangeLock(_ descriptor: Int32, offset: UInt64, length: UInt64, exclusive: Bool) throws(Errno) {
+    package func rangeLock(_ descriptor: Int32, offset: UInt64, length: UInt64, exclusive: Bool) throws(Errno) {
         try check(cshm_range_lock(descriptor, offset, length, exclusive ? 1 : 0))
     }
 
-    public func rangeUnlock(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) {
+    package func rangeUnlock(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) {
         try check(cshm_range_unlock(descriptor, offset, length))
     }
 
-    public func rangeIsLocked(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) -> Bool {
+    package func rangeIsLocked(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) -> Bool {
         var held: Int32 = 0
         try check(cshm_range_test(descriptor, offset, length, &held))
         return held != 0
     }
 
-    public func futexWait(_ address: UnsafeMutablePointer<UInt32>, expected: UInt32, timeout: Duration?) throws(Errno) {
+    package func futexWait(_ address: UnsafeMutablePointer<UInt32>, expected: UInt32, timeout: Duration?) throws(Errno) {
         try check(cshm_futex_wait(address, expected, timeout.map(Self.nanoseconds) ?? -1))
     }
 
     @discardableResult
-    public func futexWake(_ address: UnsafeMutablePointer<UInt32>, count: Int32) throws(Errno) -> Int32 {
+    package func futexWake(_ address: UnsafeMutablePointer<UInt32>, count: Int32) throws(Errno) -> Int32 {
         var woken: Int32 = 0
         try check(cshm_futex_wake(address, count, &woken))
         return woken
     }
 
-    public func futexWaitMany(_ words: UnsafeBufferPointer<FutexWord>, timeout: Duration?) throws(Errno) -> Int {
+    package func futexWaitMany(_ words: UnsafeBufferPointer<FutexWord>, timeout: Duration?) throws(Errno) -> Int {
         guard (1...FutexWord.maxCount).contains(words.count) else { throw Errno(rawValue: EINVAL) }
         var woken: Int32 = -1
         let result = withUnsafeTemporaryAllocation(of: cshm_futex_wait_entry.self, capacity: words.count) { entries in
@@ -107,11 +107,11 @@ public struct CShmBackend: SharedMemoryBackend {
         return overflow ? Int64.max : whole + attoseconds / 1_000_000_000
     }
 
-    public func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno) {
+    package func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno) {
         try check(cshm_chmod(descriptor, mode))
     }
 
-    public func map(_ descriptor: Int32, offset: UInt64, length: Int, writable: Bool) throws(Errno) -> UnsafeMutableRawPointer {
+    package func map(_ descriptor: Int32, offset: UInt64, length: Int, writable: Bool) throws(Errno) -> UnsafeMutableRawPointer {
         guard length > 0 else { throw .invalidArgument }
         var address: UnsafeMutableRawPointer?
         try check(cshm_map(descriptor, offset, length, writable ? 1 : 0, &address))
@@ -119,15 +119,15 @@ public struct CShmBackend: SharedMemoryBackend {
         return address
     }
 
-    public func unmap(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno) {
+    package func unmap(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno) {
         try check(cshm_unmap(address, length))
     }
 
-    public func sync(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno) {
+    package func sync(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno) {
         try check(cshm_sync(address, length))
     }
 
-    public func guardMapping(_ address: UnsafeMutableRawPointer, length: Int, writable: Bool) throws(Errno) -> MappingGuard {
+    package func guardMapping(_ address: UnsafeMutableRawPointer, length: Int, writable: Bool) throws(Errno) -> MappingGuard {
         guard length > 0 else { throw .invalidArgument }
         var id: Int32 = -1
         try check(cshm_guard_register(address, length, writable ? 1 : 0, &id))
@@ -138,22 +138,22 @@ public struct CShmBackend: SharedMemoryBackend {
         return MappingGuard(id: id, flag: UnsafePointer(flag))
     }
 
-    public func unguardMapping(_ mappingGuard: MappingGuard) {
+    package func unguardMapping(_ mappingGuard: MappingGuard) {
         // Fails only for an id that is not registered, which a MappingGuard never holds twice.
         _ = cshm_guard_unregister(mappingGuard.id)
     }
 
-    public var pageSize: Int { cshm_page_size() }
+    package var pageSize: Int { cshm_page_size() }
 
-    public func formatError(operation: String, errno: Errno) -> String {
+    package func formatError(operation: String, errno: Errno) -> String {
         cString(capacity: 64) { cshm_format_error($0, $1, operation, errno.rawValue) }
     }
 
-    public func errorName(_ errno: Errno) -> String? {
+    package func errorName(_ errno: Errno) -> String? {
         cshm_error_name(errno.rawValue).map { String(cString: $0) }
     }
 
-    public func errorText(_ errno: Errno) -> String {
+    package func errorText(_ errno: Errno) -> String {
         cString(capacity: 128) { cshm_error_text($0, $1, errno.rawValue) }
     }
 

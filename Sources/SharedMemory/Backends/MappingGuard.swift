@@ -11,7 +11,8 @@ import CShm
 // @unchecked: `flag` points at a word in the shim's static registry, which
 // stays mapped for the life of the process and is only read, through
 // cshm_guard_tripped, from any thread.
-public struct MappingGuard: @unchecked Sendable {
+@usableFromInline
+package struct MappingGuard: @unchecked Sendable {
     /// The registry slot, for cshm_guard_unregister.
     @usableFromInline let id: Int32
     /// The slot's word that the SIGBUS handler sets.
@@ -26,5 +27,5 @@ public struct MappingGuard: @unchecked Sendable {
     ///
     /// Reads one word, ordered after the accesses before it by a
     /// compiler-only fence (the handler runs on the faulting thread).
-    @inlinable public var isTripped: Bool { cshm_guard_tripped(flag) != 0 }
+    @inlinable package var isTripped: Bool { cshm_guard_tripped(flag) != 0 }
 }

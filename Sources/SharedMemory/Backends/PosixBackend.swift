@@ -1,10 +1,10 @@
 import Glibc
 
 /// The backend that calls the C library from Swift, without the C shim.
-public struct PosixBackend: SharedMemoryBackend {
-    public init() {}
+package struct PosixBackend: SharedMemoryBackend {
+    package init() {}
 
-    public func open(_ name: [UInt8], flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
+    package func open(_ name: [UInt8], flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
         // O_NONBLOCK: a FIFO planted under the name must not block the open;
         // it changes nothing for the regular file a segment is.
         let base = (flags.contains(.readWrite) ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK
@@ -33,26 +33,26 @@ public struct PosixBackend: SharedMemoryBackend {
         }
     }
 
-    public func close(_ descriptor: Int32) throws(Errno) {
+    package func close(_ descriptor: Int32) throws(Errno) {
         if Glibc.close(descriptor) != 0 { throw .current }
     }
 
-    public func duplicate(_ descriptor: Int32) throws(Errno) -> Int32 {
+    package func duplicate(_ descriptor: Int32) throws(Errno) -> Int32 {
         let copy = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
         if copy < 0 { throw .current }
         return copy
     }
 
-    public func unlink(_ name: [UInt8]) throws(Errno) {
+    package func unlink(_ name: [UInt8]) throws(Errno) {
         if try withCName(name, { shm_unlink($0) }) != 0 { throw .current }
     }
 
-    public func truncate(_ descriptor: Int32, size: UInt64) throws(Errno) {
+    package func truncate(_ descriptor: Int32, size: UInt64) throws(Errno) {
         guard let length = off_t(exactly: size) else { throw .invalidArgument }
         if retryingInterrupts({ ftruncate(descriptor, length) }) != 0 { throw .current }
     }
 
-    public func reserve(_ descriptor: Int32, size: UInt64) throws(Errno) {
+    package func reserve(_ descriptor: Int32, size: UInt64) throws(Errno) {
         guard size > 0 else { return }
         guard let length = off_t(exactly: size) else { throw Errno(rawValue: EFBIG) }
         var result: Int32
@@ -60,19 +60,19 @@ public struct PosixBackend: SharedMemoryBackend {
         if result != 0 { throw Errno(rawValue: result) }
     }
 
-    public func size(_ descriptor: Int32) throws(Errno) -> UInt64 {
+    package func size(_ descriptor: Int32) throws(Errno) -> UInt64 {
         var info = stat()
         if fstat(descriptor, &info) != 0 { throw .current }
         return UInt64(info.st_size)
     }
 
-    public func status(_ descriptor: Int32) throws(Errno) -> FileStatus {
+    package func status(_ descriptor: Int32) throws(Errno) -> FileStatus {
         var info = stat()
         if fstat(descriptor, &info) != 0 { throw .current }
         return FileStatus(info)
     }
 
-    public func status(named name: [UInt8]) throws(Errno) -> FileStatus {
+    package func status(named name: [UInt8]) throws(Errno) -> FileStatus {
         let file = name.drop { $0 == UInt8(ascii: "/") }
         guard file.count <= 255 else { throw .nameTooLong }
         var info = stat()
@@ -80,13 +80,13 @@ public struct PosixBackend: SharedMemoryBackend {
         return FileStatus(info)
     }
 
-    public func freeSpace(_ descriptor: Int32) throws(Errno) -> UInt64 {
+    package func freeSpace(_ descriptor: Int32) throws(Errno) -> UInt64 {
         var info = statvfs()
         if retryingInterrupts({ fstatvfs(descriptor, &info) }) != 0 { throw .current }
         return UInt64(info.f_bavail) * UInt64(info.f_frsize)
     }
 
-    public func lock(_ descriptor: Int32, _ operation: LockOperation, wait: Bool) throws(Errno) {
+    package func lock(_ descriptor: Int32, _ operation: LockOperation, wait: Bool) throws(Errno) {
         var how: Int32 = switch operation {
         case .shared: LOCK_SH
         case .exclusive: LOCK_EX
@@ -96,17 +96,17 @@ public struct PosixBackend: SharedMemoryBackend {
         if retryingInterrupts({ flock(descriptor, how) }) != 0 { throw .current }
     }
 
-    public func rangeLock(_ descriptor: Int32, offset: UInt64, length: UInt64, exclusive: Bool) throws(Errno) {
+    package func rangeLock(_ descriptor: Int32, offset: UInt64, length: UInt64, exclusive: Bool) throws(Errno) {
         var lock = try Self.rangeLock(type: exclusive ? F_WRLCK : F_RDLCK, offset: offset, length: length)
         try rangeCommand(descriptor, Self.setOFDLock, &lock)
     }
 
-    public func rangeUnlock(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) {
+    package func rangeUnlock(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) {
         var lock = try Self.rangeLock(type: F_UNLCK, offset: offset, length: length)
         try rangeCommand(descriptor, Self.setOFDLock, &lock)
     }
 
-    public func rangeIsLocked(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) -> Bool {
+    package func rangeIsLocked(_ descriptor: Int32, offset: UInt64, length: UInt64) throws(Errno) -> Bool {
         var lock = try Self.rangeLock(type: F_WRLCK, offset: offset, length: length)
         try rangeCommand(descriptor, Self.getOFDLock, &lock)
         return lock.l_type != Int16(F_UNLCK)
@@ -137,36 +137,36 @@ public struct PosixBackend: SharedMemoryBackend {
 
     /// Futexes need the `syscall` function, which Swift cannot call (it is
     /// variadic): this one operation goes through the C shim on both backends.
-    public func futexWait(_ address: UnsafeMutablePointer<UInt32>, expected: UInt32, timeout: Duration?) throws(Errno) {
+    package func futexWait(_ address: UnsafeMutablePointer<UInt32>, expected: UInt32, timeout: Duration?) throws(Errno) {
         try CShmBackend().futexWait(address, expected: expected, timeout: timeout)
     }
 
     @discardableResult
-    public func futexWake(_ address: UnsafeMutablePointer<UInt32>, count: Int32) throws(Errno) -> Int32 {
+    package func futexWake(_ address: UnsafeMutablePointer<UInt32>, count: Int32) throws(Errno) -> Int32 {
         try CShmBackend().futexWake(address, count: count)
     }
 
     /// Through the C shim, like the other futex calls: Glibc has no wrapper for the system call.
-    public func futexWaitMany(_ words: UnsafeBufferPointer<FutexWord>, timeout: Duration?) throws(Errno) -> Int {
+    package func futexWaitMany(_ words: UnsafeBufferPointer<FutexWord>, timeout: Duration?) throws(Errno) -> Int {
         try CShmBackend().futexWaitMany(words, timeout: timeout)
     }
 
     /// The SIGBUS guard is a signal handler, which must be async-signal-safe:
     /// Swift code cannot promise that (it may allocate, take locks or retain),
     /// so the guard goes through the C shim on both backends, like futexes.
-    public func guardMapping(_ address: UnsafeMutableRawPointer, length: Int, writable: Bool) throws(Errno) -> MappingGuard {
+    package func guardMapping(_ address: UnsafeMutableRawPointer, length: Int, writable: Bool) throws(Errno) -> MappingGuard {
         try CShmBackend().guardMapping(address, length: length, writable: writable)
     }
 
-    public func unguardMapping(_ mappingGuard: MappingGuard) {
+    package func unguardMapping(_ mappingGuard: MappingGuard) {
         CShmBackend().unguardMapping(mappingGuard)
     }
 
-    public func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno) {
+    package func chmod(_ descriptor: Int32, mode: UInt32) throws(Errno) {
         if retryingInterrupts({ fchmod(descriptor, mode_t(mode)) }) != 0 { throw .current }
     }
 
-    public func map(_ descriptor: Int32, offset: UInt64, length: Int, writable: Bool) throws(Errno) -> UnsafeMutableRawPointer {
+    package func map(_ descriptor: Int32, offset: UInt64, length: Int, writable: Bool) throws(Errno) -> UnsafeMutableRawPointer {
         guard length > 0 else { throw .invalidArgument }
         let page = UInt64(pageSize)
         let aligned = offset & ~(page - 1)
@@ -178,28 +178,28 @@ public struct PosixBackend: SharedMemoryBackend {
         return base + lead
     }
 
-    public func unmap(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno) {
+    package func unmap(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno) {
         guard length > 0 else { throw .invalidArgument }
         let (base, span) = pageSpan(address, length)
         if munmap(base, span) != 0 { throw .current }
     }
 
-    public func sync(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno) {
+    package func sync(_ address: UnsafeMutableRawPointer, length: Int) throws(Errno) {
         guard length > 0 else { throw .invalidArgument }
         let (base, span) = pageSpan(address, length)
         if msync(base, span, MS_SYNC) != 0 { throw .current }
     }
 
-    public var pageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }
+    package var pageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }
 
-    public func formatError(operation: String, errno: Errno) -> String {
+    package func formatError(operation: String, errno: Errno) -> String {
         let hex = String(UInt32(bitPattern: errno.rawValue), radix: 16)
         return "\(operation) failed w/err 0x\(String(repeating: "0", count: max(0, 8 - hex.count)))\(hex)"
     }
 
-    public func errorName(_ errno: Errno) -> String? { errno.name }
+    package func errorName(_ errno: Errno) -> String? { errno.name }
 
-    public func errorText(_ errno: Errno) -> String { errno.text }
+    package func errorText(_ errno: Errno) -> String { errno.text }
 
     /// The page-aligned start of the mapping that holds `address`, and its length.
     private func pageSpan(_ address: UnsafeMutableRawPointer, _ length: Int) -> (UnsafeMutableRawPointer, Int) {

@@ -1,14 +1,14 @@
 /// How ``SharedMemoryBackend/open(_:flags:mode:)`` opens an object.
-public struct OpenFlags: OptionSet, Hashable, Sendable {
-    public let rawValue: Int32
-    public init(rawValue: Int32) { self.rawValue = rawValue }
+package struct OpenFlags: OptionSet, Hashable, Sendable {
+    package let rawValue: Int32
+    package init(rawValue: Int32) { self.rawValue = rawValue }
 
     /// Open for reading and writing; without it the object opens read-only.
-    public static let readWrite = OpenFlags(rawValue: 1)
+    package static let readWrite = OpenFlags(rawValue: 1)
     /// Create the object when it does not exist.
-    public static let create = OpenFlags(rawValue: 2)
+    package static let create = OpenFlags(rawValue: 2)
     /// With ``create``: fail with `EEXIST` when the object exists.
-    public static let exclusive = OpenFlags(rawValue: 4)
+    package static let exclusive = OpenFlags(rawValue: 4)
 }
 
 /// What the system reports about a shared-memory object (`fstat`).
@@ -70,7 +70,7 @@ public enum FileType: UInt32, Hashable, Sendable, CustomStringConvertible {
 
 /// An advisory whole-object lock (`flock`), released by the kernel when the
 /// descriptor closes or the process dies.
-public enum LockOperation: Int32, Hashable, Sendable {
+package enum LockOperation: Int32, Hashable, Sendable {
     case shared = 1
     case exclusive = 2
     case release = 3
@@ -83,7 +83,7 @@ public enum LockOperation: Int32, Hashable, Sendable {
 /// ``PosixBackend`` calls Glibc from Swift. Every call returns its result or
 /// throws the ``Errno`` the system reported; calls the kernel may interrupt
 /// are retried on `EINTR`.
-public protocol SharedMemoryBackend: Sendable {
+package protocol SharedMemoryBackend: Sendable {
     /// Opens or creates the object with POSIX name `name` (leading `/`, then
     /// any bytes but `/` and NUL).
     ///
@@ -167,15 +167,15 @@ public protocol SharedMemoryBackend: Sendable {
 
 extension SharedMemoryBackend {
     /// ``open(_:flags:mode:)`` with the name as text.
-    public func open(_ name: String, flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
+    package func open(_ name: String, flags: OpenFlags, mode: UInt32) throws(Errno) -> (descriptor: Int32, created: Bool) {
         try open(Array(name.utf8), flags: flags, mode: mode)
     }
 
     /// ``unlink(_:)`` with the name as text.
-    public func unlink(_ name: String) throws(Errno) { try unlink(Array(name.utf8)) }
+    package func unlink(_ name: String) throws(Errno) { try unlink(Array(name.utf8)) }
 
     /// ``status(named:)`` with the name as text.
-    public func status(named name: String) throws(Errno) -> FileStatus { try status(named: Array(name.utf8)) }
+    package func status(named name: String) throws(Errno) -> FileStatus { try status(named: Array(name.utf8)) }
 }
 
 /// Calls `body` with `name` as a NUL-terminated C string; `EINVAL` when it
@@ -189,39 +189,18 @@ func withCName<R>(_ name: [UInt8], _ body: (UnsafePointer<CChar>) throws(Errno) 
     }
 }
 
-/// The available backends, as a value small enough to keep in every handle.
-public enum Backend: String, CaseIterable, Hashable, Sendable, CustomStringConvertible {
-    /// Through the C shim `CShm`. The default.
-    case cshim
-    /// Pure Swift over Glibc.
-    case swift
-
-    /// The backend used when none is named.
-    public static let `default` = Backend.cshim
-
-    /// The implementation of this backend.
-    public var implementation: any SharedMemoryBackend {
-        switch self {
-        case .cshim: CShmBackend()
-        case .swift: PosixBackend()
-        }
-    }
-
-    public var description: String { rawValue }
-}
-
 /// A shared futex word and the value a waiter expects it to hold, for
 /// ``SharedMemoryBackend/futexWaitMany(_:timeout:)``.
-public struct FutexWord: Sendable {
+package struct FutexWord: Sendable {
     /// The most words one wait takes (the kernel's limit).
-    public static let maxCount = 128
+    package static let maxCount = 128
     /// The word's address, as an integer (so that the value is `Sendable`).
-    public var address: UInt
+    package var address: UInt
     /// The value the waiter sleeps while the word holds.
-    public var expected: UInt32
+    package var expected: UInt32
 
     /// A word at `address` expected to hold `expected`.
-    public init(_ address: UnsafeMutablePointer<UInt32>, expected: UInt32) {
+    package init(_ address: UnsafeMutablePointer<UInt32>, expected: UInt32) {
         self.address = UInt(bitPattern: address)
         self.expected = expected
     }

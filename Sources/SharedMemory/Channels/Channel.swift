@@ -23,7 +23,7 @@ public struct ChannelSender: ~Copyable, Sendable {
     ///   ``ChannelError/segment(_:)`` when it cannot be created or opened.
     public static func open(
         _ name: SegmentName, creating configuration: RingConfiguration? = RingConfiguration(),
-        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: Backend = .default
+        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: SharedMemorySegment.Backend = .default
     ) throws(ChannelError) -> ChannelSender {
         let core = try openChannel(name, configuration, mode, backend)
         return ChannelSender(writer: try RingWriter(core: core, strategy: wait))
@@ -90,7 +90,7 @@ public struct ChannelReceiver: ~Copyable, Sendable {
     ///   and the errors of ``ChannelSender/open(_:creating:mode:wait:backend:)``.
     public static func open(
         _ name: SegmentName, creating configuration: RingConfiguration? = RingConfiguration(),
-        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: Backend = .default
+        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: SharedMemorySegment.Backend = .default
     ) throws(ChannelError) -> ChannelReceiver {
         let core = try openChannel(name, configuration, mode, backend)
         return ChannelReceiver(reader: try RingReader.receiver(core: core, strategy: wait))
@@ -137,7 +137,7 @@ public struct ChannelReceiver: ~Copyable, Sendable {
 
 /// Opens the channel `name`, creating it with `configuration` when it is given and the channel does not exist.
 private func openChannel(
-    _ name: SegmentName, _ configuration: RingConfiguration?, _ mode: UInt32, _ backend: Backend
+    _ name: SegmentName, _ configuration: RingConfiguration?, _ mode: UInt32, _ backend: SharedMemorySegment.Backend
 ) throws(ChannelError) -> RingCore {
     try RingCore.open(name, flavour: .channel, configuration: configuration, slots: 1,
                       policy: .lossless, mode: mode, backend: backend)

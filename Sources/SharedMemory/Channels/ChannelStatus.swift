@@ -61,7 +61,7 @@ public struct ChannelStatus: Hashable, Sendable {
 
     /// Reads the status of the ring `name`. Only looks: takes no lock and
     /// no part in the segment's lifetime, and writes nothing.
-    public static func read(_ name: SegmentName, backend: Backend = .default) throws(ChannelError) -> ChannelStatus {
+    public static func read(_ name: SegmentName, backend: SharedMemorySegment.Backend = .default) throws(ChannelError) -> ChannelStatus {
         let segment: ManagedSegment
         do {
             segment = try ManagedSegment.openToLook(name, readyTimeout: .seconds(1), backend: backend)

@@ -46,7 +46,7 @@ public struct Publisher: ~Copyable, Sendable {
     /// Opens the ring `name` for publishing, creating it if it does not exist.
     public static func open(
         _ name: SegmentName, creating configuration: PublishSubscribeConfiguration? = PublishSubscribeConfiguration(),
-        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: Backend = .default
+        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: SharedMemorySegment.Backend = .default
     ) throws(ChannelError) -> Publisher {
         let core = try openRing(name, configuration, mode, backend)
         return Publisher(writer: try RingWriter(core: core, strategy: wait))
@@ -98,7 +98,7 @@ public struct Subscriber: ~Copyable, Sendable {
     /// - Throws: ``ChannelError/busy(_:)`` when every subscriber slot is taken.
     public static func open(
         _ name: SegmentName, creating configuration: PublishSubscribeConfiguration? = PublishSubscribeConfiguration(),
-        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: Backend = .default
+        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: SharedMemorySegment.Backend = .default
     ) throws(ChannelError) -> Subscriber {
         let core = try openRing(name, configuration, mode, backend)
         return Subscriber(reader: try RingReader.subscriber(core: core, strategy: wait))
@@ -134,7 +134,7 @@ public struct Subscriber: ~Copyable, Sendable {
 }
 
 private func openRing(
-    _ name: SegmentName, _ configuration: PublishSubscribeConfiguration?, _ mode: UInt32, _ backend: Backend
+    _ name: SegmentName, _ configuration: PublishSubscribeConfiguration?, _ mode: UInt32, _ backend: SharedMemorySegment.Backend
 ) throws(ChannelError) -> RingCore {
     try configuration?.validate()
     return try RingCore.open(name, flavour: .publishSubscribe, configuration: configuration?.ring,

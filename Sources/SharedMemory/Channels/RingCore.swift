@@ -38,7 +38,7 @@ final class RingCore: @unchecked Sendable {
 
     /// Checks and maps a ring. `flavour` is the kind of ring the caller
     /// expects (`nil`: either); `access` is `.readOnly` for inspection.
-    init(segment: consuming ManagedSegment, expected flavour: Flavour?, access: Access = .readWrite) throws(ChannelError) {
+    init(segment: consuming ManagedSegment, expected flavour: Flavour?, access: SharedMemorySegment.Access = .readWrite) throws(ChannelError) {
         let view: MappedView
         do { view = try segment.map(access: access) } catch { throw .segment(error) }
         let base = view.unsafeBaseAddress
@@ -103,7 +103,7 @@ final class RingCore: @unchecked Sendable {
     /// Opens the ring `name`, creating it with `configuration` when it does not exist.
     static func open(
         _ name: SegmentName, flavour: Flavour, configuration: RingConfiguration?, slots: Int,
-        policy: SlowSubscriberPolicy, mode: UInt32, backend: Backend
+        policy: SlowSubscriberPolicy, mode: UInt32, backend: SharedMemorySegment.Backend
     ) throws(ChannelError) -> RingCore {
         try configuration?.validate()
         let segment: ManagedSegment

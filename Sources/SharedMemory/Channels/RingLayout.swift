@@ -88,9 +88,9 @@ public struct RingConfiguration: Hashable, Sendable {
     public var capacity: Int
     /// The largest message in bytes; at most half the capacity, less the record header.
     public var maxMessageSize: Int
-    /// How long the ring's name lives: ``Lifetime/posix`` (until removed) or
-    /// ``Lifetime/lastClose`` (until the last process using it closes it).
-    public var lifetime: Lifetime = .posix
+    /// How long the ring's name lives: ``ManagedSegment/Lifetime/posix`` (until removed) or
+    /// ``ManagedSegment/Lifetime/lastClose`` (until the last process using it closes it).
+    public var lifetime: ManagedSegment.Lifetime = .posix
     /// The alignment of every message's payload in memory, in bytes: a power
     /// of two from 1 to 64. Payloads aligned for a type can be read in place
     /// as that type; see <doc:ChannelProtocol#Records>.

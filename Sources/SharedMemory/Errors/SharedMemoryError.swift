@@ -1,42 +1,44 @@
-/// An operation of the shared-memory API, named as in the Windows sample.
-public enum Operation: String, Hashable, Sendable, CaseIterable {
-    /// Checking a segment name.
-    case validateName
-    /// Creating (or opening, if it exists) a segment.
-    case create
-    /// Opening an existing segment.
-    case open
-    /// Reading a segment's size.
-    case size
-    /// Mapping a view.
-    case map
-    /// Unmapping a view.
-    case unmap
-    /// Reading through a view.
-    case read
-    /// Writing through a view.
-    case write
-    /// Writing a view back to the segment.
-    case flush
-    /// Closing a segment.
-    case close
-    /// Removing a segment's name.
-    case unlink
+extension SharedMemoryError {
+    /// An operation of the shared-memory API, named as in the Windows sample.
+    public enum Operation: String, Hashable, Sendable, CaseIterable {
+        /// Checking a segment name.
+        case validateName
+        /// Creating (or opening, if it exists) a segment.
+        case create
+        /// Opening an existing segment.
+        case open
+        /// Reading a segment's size.
+        case size
+        /// Mapping a view.
+        case map
+        /// Unmapping a view.
+        case unmap
+        /// Reading through a view.
+        case read
+        /// Writing through a view.
+        case write
+        /// Writing a view back to the segment.
+        case flush
+        /// Closing a segment.
+        case close
+        /// Removing a segment's name.
+        case unlink
 
-    /// The Windows call the sample uses for this operation, as it appears in
-    /// reports such as `CreateFileMapping failed w/err 0x00000011`.
-    public var sampleName: String {
-        switch self {
-        case .validateName, .create: "CreateFileMapping"
-        case .open: "OpenFileMapping"
-        case .size: "GetFileSizeEx"
-        case .map: "MapViewOfFile"
-        case .unmap: "UnmapViewOfFile"
-        case .read: "memcpy_s"
-        case .write: "memcpy_s"
-        case .flush: "FlushViewOfFile"
-        case .close: "CloseHandle"
-        case .unlink: "DeleteFileMapping"
+        /// The Windows call the sample uses for this operation, as it appears in
+        /// reports such as `CreateFileMapping failed w/err 0x00000011`.
+        public var sampleName: String {
+            switch self {
+            case .validateName, .create: "CreateFileMapping"
+            case .open: "OpenFileMapping"
+            case .size: "GetFileSizeEx"
+            case .map: "MapViewOfFile"
+            case .unmap: "UnmapViewOfFile"
+            case .read: "memcpy_s"
+            case .write: "memcpy_s"
+            case .flush: "FlushViewOfFile"
+            case .close: "CloseHandle"
+            case .unlink: "DeleteFileMapping"
+            }
         }
     }
 }
@@ -57,11 +59,11 @@ public struct SharedMemoryError: Error, Hashable, Sendable, CustomStringConverti
     /// What went wrong in plain words, when more can be said than the errno's text.
     public var reason: String?
     /// The backend that reported the error and formats ``report``.
-    public var backend: Backend
+    public var backend: SharedMemorySegment.Backend
 
     /// Makes an error.
     public init(operation: Operation, errno: Errno, systemCall: String?, reason: String? = nil,
-                backend: Backend = .default) {
+                backend: SharedMemorySegment.Backend = .default) {
         self.operation = operation
         self.errno = errno
         self.systemCall = systemCall

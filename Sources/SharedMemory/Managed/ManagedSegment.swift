@@ -13,7 +13,7 @@ import Glibc
 /// Every process that holds a managed segment also holds a shared `flock`
 /// on it. The kernel drops that lock when the process exits or crashes, so
 /// whether a segment is in use can be told without trusting any counter in
-/// shared memory. It is what ``Lifetime/lastClose`` and
+/// shared memory. It is what ``ManagedSegment/Lifetime/lastClose`` and
 /// ``SegmentDirectory/removeStale(dryRun:backend:)`` rely on.
 ///
 /// Offsets given to ``map(offset:length:access:)`` count from the payload,
@@ -45,7 +45,7 @@ public struct ManagedSegment: ~Copyable {
     /// `initializePayload`, when given, fills the new payload before the
     /// segment is marked ready; it is not called for an existing segment.
     ///
-    /// - Throws: ``SharedMemoryError`` with operation ``Operation/create``:
+    /// - Throws: ``SharedMemoryError`` with operation ``SharedMemoryError/Operation/create``:
     ///   `EINVAL` for a payload size of 0 or less, `EOVERFLOW` when the size
     ///   with the header overflows, `ENOSPC` (saying how much was needed and
     ///   how much is free) when `/dev/shm` cannot hold it, `EEXIST` with
@@ -54,7 +54,7 @@ public struct ManagedSegment: ~Copyable {
         _ name: SegmentName, payloadSize: Int, mode: UInt32 = SharedMemorySegment.defaultMode,
         exclusive: Bool = false, lifetime: Lifetime = .posix, kind: UInt32 = 0,
         allowOtherOwner: Bool = false, readyTimeout: Duration = defaultReadyTimeout,
-        backend: Backend = .default, initializePayload: ((UnsafeMutableRawBufferPointer) -> Void)? = nil
+        backend: SharedMemorySegment.Backend = .default, initializePayload: ((UnsafeMutableRawBufferPointer) -> Void)? = nil
     ) throws(SharedMemoryError) -> ManagedSegment {
         func failure(_ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
             SharedMemoryError(operation: .create, errno: errno, systemCall: call, reason: reason, backend: backend)
@@ -129,15 +129,15 @@ public struct ManagedSegment: ~Copyable {
     /// Opens an existing managed segment, waiting up to `readyTimeout` for
     /// one that is still being initialised.
     ///
-    /// - Throws: ``SharedMemoryError`` with operation ``Operation/open``:
+    /// - Throws: ``SharedMemoryError`` with operation ``SharedMemoryError/Operation/open``:
     ///   `ENOENT` when none exists; `EPERM` for another user's segment unless
     ///   `allowOtherOwner`; `EPROTO` when it is not a managed segment (wrong
     ///   magic, or too small); `EPROTONOSUPPORT` for an unknown layout
     ///   version; `EBADMSG` when the header contradicts itself or the
     ///   segment's size; `ETIMEDOUT` when it is still initialising after `readyTimeout`.
     public static func open(
-        _ name: SegmentName, access: Access = .readWrite, allowOtherOwner: Bool = false,
-        readyTimeout: Duration = defaultReadyTimeout, backend: Backend = .default
+        _ name: SegmentName, access: SharedMemorySegment.Access = .readWrite, allowOtherOwner: Bool = false,
+        readyTimeout: Duration = defaultReadyTimeout, backend: SharedMemorySegment.Backend = .default
     ) throws(SharedMemoryError) -> ManagedSegment {
         try open(name, access: access, allowOtherOwner: allowOtherOwner, readyTimeout: readyTimeout,
                  backend: backend, createdByUs: false)
@@ -145,17 +145,17 @@ public struct ManagedSegment: ~Copyable {
 
     /// Opens a managed segment read-only to look at it, and nothing more:
     /// without the shared lock, so this process takes no part in the
-    /// segment's lifetime (closing it never removes a ``Lifetime/lastClose``
+    /// segment's lifetime (closing it never removes a ``ManagedSegment/Lifetime/lastClose``
     /// segment, and holding it never keeps one from being removed). What
     /// `shm inspect` and `shm watch` use.
-    static func openToLook(_ name: SegmentName, readyTimeout: Duration, backend: Backend) throws(SharedMemoryError) -> ManagedSegment {
+    static func openToLook(_ name: SegmentName, readyTimeout: Duration, backend: SharedMemorySegment.Backend) throws(SharedMemoryError) -> ManagedSegment {
         try open(name, access: .readOnly, allowOtherOwner: false, readyTimeout: readyTimeout,
                  backend: backend, createdByUs: false, joinsLifetime: false)
     }
 
     private static func open(
-        _ name: SegmentName, access: Access, allowOtherOwner: Bool, readyTimeout: Duration,
-        backend: Backend, createdByUs: Bool, joinsLifetime: Bool = true
+        _ name: SegmentName, access: SharedMemorySegment.Access, allowOtherOwner: Bool, readyTimeout: Duration,
+        backend: SharedMemorySegment.Backend, createdByUs: Bool, joinsLifetime: Bool = true
     ) throws(SharedMemoryError) -> ManagedSegment {
         func failure(_ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
             SharedMemoryError(operation: .open, errno: errno, systemCall: call, reason: reason, backend: backend)
@@ -251,7 +251,7 @@ public struct ManagedSegment: ~Copyable {
     }
 
     /// Whether `name` looks like a segment another process is creating: mode 0.
-    private static func isInitialising(_ name: SegmentName, _ backend: Backend) -> Bool {
+    private static func isInitialising(_ name: SegmentName, _ backend: SharedMemorySegment.Backend) -> Bool {
         (try? backend.implementation.status(named: name.posixBytes).mode) == 0
     }
 
@@ -265,7 +265,7 @@ public struct ManagedSegment: ~Copyable {
     ///   - length: the number of bytes; 0 means to the end of the payload.
     /// - Throws: the errors of ``SharedMemorySegment/map(offset:length:access:)``;
     ///   `EOVERFLOW` when the offset after the header does not fit in an `Int`.
-    public func map(offset: Int = 0, length: Int = 0, access: Access? = nil) throws(SharedMemoryError) -> MappedView {
+    public func map(offset: Int = 0, length: Int = 0, access: SharedMemorySegment.Access? = nil) throws(SharedMemoryError) -> MappedView {
         guard offset >= 0 else {
             throw SharedMemoryError(operation: .map, errno: .invalidArgument, systemCall: nil,
                                     reason: "the view offset \(offset) is negative", backend: segment.backend)
@@ -282,6 +282,6 @@ public struct ManagedSegment: ~Copyable {
     /// Removes the segment's name now, whatever its lifetime.
     public func unlink() throws(SharedMemoryError) { try segment.unlink() }
 
-    /// Closes the segment; with ``Lifetime/lastClose``, the last user's close removes the name.
+    /// Closes the segment; with ``ManagedSegment/Lifetime/lastClose``, the last user's close removes the name.
     public consuming func close() throws(SharedMemoryError) { try segment.close() }
 }

@@ -3,7 +3,7 @@ extension SegmentDirectory {
     /// What ``list(backend:)`` reports about the segment `name` alone; `nil`
     /// when no shared-memory object has that name, or it is not a regular
     /// file. Only looks, as ``list(backend:)`` does.
-    public static func info(_ name: SegmentName, backend: Backend = .default) -> SegmentInfo? {
+    public static func info(_ name: SegmentName, backend: SharedMemorySegment.Backend = .default) -> SegmentInfo? {
         let users = SegmentUsers.processes(usingFile: name.bytes, in: path)
         return inspect(name, users: users, locks: FileLocks(), backend: backend)
     }
@@ -17,7 +17,7 @@ extension SegmentDirectory {
     /// This is how a program or a test cleans up after itself: it touches
     /// nothing but the names it made.
     public static func removeStale(
-        among names: [SegmentName], dryRun: Bool = false, backend: Backend = .default
+        among names: [SegmentName], dryRun: Bool = false, backend: SharedMemorySegment.Backend = .default
     ) -> [SegmentInfo] {
         let usersByFile = SegmentUsers.processesByFileName(under: path)
         let locks = FileLocks()

@@ -60,7 +60,7 @@ public enum SegmentDirectory {
     /// Every object in `/dev/shm` (semaphores, `sem.*`, and anything that is
     /// not a regular file excluded), sorted by name. Only looks: it takes no
     /// lock, and writes and removes nothing.
-    public static func list(backend: Backend = .default) -> [SegmentInfo] {
+    public static func list(backend: SharedMemorySegment.Backend = .default) -> [SegmentInfo] {
         let usersByFile = SegmentUsers.processesByFileName(under: path)
         let locks = FileLocks()
         return names().compactMap { inspect($0, users: usersByFile[$0.bytes] ?? [], locks: locks, backend: backend) }
@@ -76,14 +76,14 @@ public enum SegmentDirectory {
     /// This looks at every segment on the machine. A program (or a test)
     /// that cleans up after itself should use ``removeStale(among:dryRun:backend:)``
     /// with the names it made instead.
-    public static func removeStale(dryRun: Bool = false, backend: Backend = .default) -> [SegmentInfo] {
+    public static func removeStale(dryRun: Bool = false, backend: SharedMemorySegment.Backend = .default) -> [SegmentInfo] {
         removing(list(backend: backend).filter(\.isStale), dryRun: dryRun, backend: backend)
     }
 
     /// Removes each of `stale` that this user may clean up and that is
     /// still stale under its exclusive lock, and returns those; with
     /// `dryRun`, returns those this user may clean up and removes nothing.
-    static func removing(_ stale: [SegmentInfo], dryRun: Bool, backend: Backend) -> [SegmentInfo] {
+    static func removing(_ stale: [SegmentInfo], dryRun: Bool, backend: SharedMemorySegment.Backend) -> [SegmentInfo] {
         let mine = stale.filter { mayCollect(uid: $0.uid) }
         guard !dryRun else { return mine }
         return mine.filter { removeIfStillStale($0.segmentName, backend: backend) }
@@ -117,7 +117,7 @@ public enum SegmentDirectory {
     /// Reads one segment's status and header, without writing, locking or
     /// removing anything; `nil` when the name does not exist or is not a
     /// regular file.
-    static func inspect(_ name: SegmentName, users: [Int32], locks: FileLocks, backend: Backend) -> SegmentInfo? {
+    static func inspect(_ name: SegmentName, users: [Int32], locks: FileLocks, backend: SharedMemorySegment.Backend) -> SegmentInfo? {
         let system = backend.implementation
         guard let status = try? system.status(named: name.posixBytes), status.type == .regular else { return nil }
         var info = SegmentInfo(name: name.posixName, segmentName: name, size: status.size, uid: status.uid,
@@ -158,7 +158,7 @@ public enum SegmentDirectory {
     }
 
     /// Removes `name` if, under its exclusive lock, it is still stale.
-    static func removeIfStillStale(_ name: SegmentName, backend: Backend) -> Bool {
+    static func removeIfStillStale(_ name: SegmentName, backend: SharedMemorySegment.Backend) -> Bool {
         let system = backend.implementation
         guard let descriptor = try? system.open(name.posixBytes, flags: [], mode: 0).descriptor else { return false }
         defer { try? system.close(descriptor) }

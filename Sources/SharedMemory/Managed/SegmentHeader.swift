@@ -1,24 +1,5 @@
 import Synchronization
 
-/// How long a managed segment's name lives.
-public enum Lifetime: UInt32, Hashable, Sendable, CaseIterable, CustomStringConvertible {
-    /// The POSIX default: the name lives until it is removed, even after
-    /// every process that used it has exited.
-    case posix = 0
-    /// As a Windows mapping: the last process that closes the segment
-    /// removes its name. Every user holds a shared `flock`, which the kernel
-    /// releases when a process dies, so a crashed user never keeps the
-    /// segment alive and never counts as the last one twice.
-    case lastClose = 1
-
-    public var description: String {
-        switch self {
-        case .posix: "posix"
-        case .lastClose: "last-close"
-        }
-    }
-}
-
 /// The header at the start of a managed segment, version 1.
 ///
 /// The fields are little-endian, at these byte offsets; the state word is
@@ -62,7 +43,7 @@ public struct SegmentHeader: Hashable, Sendable {
     /// The creator's user id.
     public var creatorUID: UInt32
     /// How long the name lives.
-    public var lifetime: Lifetime
+    public var lifetime: ManagedSegment.Lifetime
 
     /// The payload's size in bytes.
     public var payloadSize: Int { Int(clamping: totalSize) - Self.size }
@@ -142,7 +123,7 @@ public struct SegmentHeader: Hashable, Sendable {
         guard payloadOffset == UInt64(Self.size), payloadSize == totalSize - UInt64(Self.size) else {
             return .failure(.corrupt("the payload at \(payloadOffset) of \(payloadSize) bytes does not fill the segment"))
         }
-        guard let lifetime = Lifetime(rawValue: load(Offset.lifetime, UInt32.self)) else {
+        guard let lifetime = ManagedSegment.Lifetime(rawValue: load(Offset.lifetime, UInt32.self)) else {
             return .failure(.corrupt("unknown lifetime \(load(Offset.lifetime, UInt32.self))"))
         }
         return .success(SegmentHeader(

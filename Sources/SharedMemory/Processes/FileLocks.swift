@@ -4,7 +4,7 @@ import Glibc
 ///
 /// Looking there, rather than trying to take the lock, changes nothing: a
 /// momentary exclusive lock would make a process that closes a
-/// ``Lifetime/lastClose`` segment at that moment believe it is not the last.
+/// ``ManagedSegment/Lifetime/lastClose`` segment at that moment believe it is not the last.
 /// `/proc/locks` shows every user's locks, but not those of processes
 /// outside this process's pid namespace.
 struct FileLocks {

@@ -4,16 +4,16 @@ import Glibc
 ///
 /// For a segment with the last-close lifetime the handle also holds the
 /// segment's POSIX name; releasing it then removes the name when no other
-/// process holds the segment's shared lock (see ``Lifetime/lastClose``).
+/// process holds the segment's shared lock (see ``ManagedSegment/Lifetime/lastClose``).
 struct DescriptorHandle: ~Copyable {
     let descriptor: Int32
-    let backend: Backend
+    let backend: SharedMemorySegment.Backend
     /// The name to remove when this is the last user; owned, freed on release.
     /// A C string keeps the handle's fields trivial, which `discard` needs.
     private let nameToRemoveWhenLast: UnsafeMutablePointer<CChar>?
 
     /// `name`: the exact POSIX name (without NUL bytes) to remove when last.
-    init(descriptor: Int32, backend: Backend, removeWhenLast name: [UInt8]? = nil) {
+    init(descriptor: Int32, backend: SharedMemorySegment.Backend, removeWhenLast name: [UInt8]? = nil) {
         self.descriptor = descriptor
         self.backend = backend
         self.nameToRemoveWhenLast = name.map { bytes in
@@ -33,7 +33,7 @@ struct DescriptorHandle: ~Copyable {
         try Self.release(descriptor, backend, name)
     }
 
-    private static func release(_ descriptor: Int32, _ backend: Backend, _ name: UnsafeMutablePointer<CChar>?) throws(Errno) {
+    private static func release(_ descriptor: Int32, _ backend: SharedMemorySegment.Backend, _ name: UnsafeMutablePointer<CChar>?) throws(Errno) {
         let system = backend.implementation
         if let name {
             // Nobody else holds the shared lock: this is the last user.
@@ -54,7 +54,7 @@ struct MappingHandle: ~Copyable {
     let address: UnsafeMutableRawPointer
     let length: Int
     let descriptor: Int32
-    let backend: Backend
+    let backend: SharedMemorySegment.Backend
 
     deinit { try? Self.release(address, length, descriptor, backend) }
 
@@ -65,7 +65,7 @@ struct MappingHandle: ~Copyable {
         try Self.release(address, length, descriptor, backend)
     }
 
-    private static func release(_ address: UnsafeMutableRawPointer, _ length: Int, _ descriptor: Int32, _ backend: Backend) throws(Errno) {
+    private static func release(_ address: UnsafeMutableRawPointer, _ length: Int, _ descriptor: Int32, _ backend: SharedMemorySegment.Backend) throws(Errno) {
         try? backend.implementation.close(descriptor)
         try backend.implementation.unmap(address, length: length)
     }

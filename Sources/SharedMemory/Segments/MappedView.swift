@@ -12,10 +12,10 @@ public struct MappedView: ~Copyable, @unchecked Sendable {
     /// Where the view starts in the segment, in bytes.
     public let offset: Int
     /// Whether the view may be written.
-    public let access: Access
+    public let access: SharedMemorySegment.Access
     private let handle: MappingHandle
 
-    init(offset: Int, access: Access, handle: consuming MappingHandle) {
+    init(offset: Int, access: SharedMemorySegment.Access, handle: consuming MappingHandle) {
         self.offset = offset
         self.access = access
         self.handle = handle
@@ -26,14 +26,14 @@ public struct MappedView: ~Copyable, @unchecked Sendable {
     /// Whether the view may be written.
     public var isWritable: Bool { access == .readWrite }
     /// The backend that mapped the view.
-    public var backend: Backend { handle.backend }
+    public var backend: SharedMemorySegment.Backend { handle.backend }
 
-    private func failure(_ operation: Operation, _ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
+    private func failure(_ operation: SharedMemoryError.Operation, _ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
         SharedMemoryError(operation: operation, errno: errno, systemCall: call, reason: reason, backend: handle.backend)
     }
 
     /// Checks that `count` bytes at `position` lie inside the view.
-    private func checkRange(_ operation: Operation, _ position: Int, _ count: Int) throws(SharedMemoryError) {
+    private func checkRange(_ operation: SharedMemoryError.Operation, _ position: Int, _ count: Int) throws(SharedMemoryError) {
         guard position >= 0, count >= 0 else {
             throw failure(operation, .invalidArgument, nil, "negative position \(position) or count \(count)")
         }
@@ -47,7 +47,7 @@ public struct MappedView: ~Copyable, @unchecked Sendable {
     /// Checks that the segment still holds the view's bytes from `position`
     /// for `count` bytes: another process may have shrunk it, and touching
     /// memory past its end would raise SIGBUS.
-    private func checkBacked(_ operation: Operation, _ position: Int, _ count: Int) throws(SharedMemoryError) {
+    private func checkBacked(_ operation: SharedMemoryError.Operation, _ position: Int, _ count: Int) throws(SharedMemoryError) {
         guard count > 0 else { return }
         let size: UInt64
         do { size = try handle.backend.implementation.status(handle.descriptor).size } catch { throw failure(operation, error, "fstat") }

@@ -39,7 +39,7 @@ public struct SharedMemorySegment: ~Copyable {
     ///   - mode: permission bits (at most `0o777`), applied whatever the umask.
     ///   - exclusive: fail with `EEXIST` instead of opening an existing segment.
     ///   - allowOtherOwner: accept an existing segment that another user owns.
-    /// - Throws: ``SharedMemoryError`` with operation ``Operation/create``;
+    /// - Throws: ``SharedMemoryError`` with operation ``SharedMemoryError/Operation/create``;
     ///   `ENOSPC` when the file system cannot hold `size` bytes, `EPERM` for
     ///   an existing segment of another user.
     public static func create(
@@ -91,7 +91,7 @@ public struct SharedMemorySegment: ~Copyable {
     /// - Parameter allowOtherOwner: accept a segment that another user owns;
     ///   without it such a segment is refused with `EPERM`, even when its
     ///   mode would let this process in.
-    /// - Throws: ``SharedMemoryError`` with operation ``Operation/open``;
+    /// - Throws: ``SharedMemoryError`` with operation ``SharedMemoryError/Operation/open``;
     ///   `ENOENT` when no segment has the name, `EACCES` when its mode
     ///   forbids the access.
     public static func open(
@@ -153,7 +153,7 @@ public struct SharedMemorySegment: ~Copyable {
     /// share it): it tells ``SegmentDirectory/removeStale(dryRun:backend:)``,
     /// whatever user it runs as, that the segment is in use. Waits a little
     /// for a process that holds the lock exclusively for a moment.
-    static func holdSharedLock(_ descriptor: Int32, name: SegmentName, operation: Operation,
+    static func holdSharedLock(_ descriptor: Int32, name: SegmentName, operation: SharedMemoryError.Operation,
                                backend: Backend) throws(SharedMemoryError) {
         let deadline = ContinuousClock.now + exclusiveLockWait
         while true {
@@ -228,7 +228,7 @@ public struct SharedMemorySegment: ~Copyable {
     }
 
     /// A size the system reported, as an `Int`; `EOVERFLOW` when it does not fit.
-    static func checkedSize(_ size: UInt64, operation: Operation, backend: Backend) throws(SharedMemoryError) -> Int {
+    static func checkedSize(_ size: UInt64, operation: SharedMemoryError.Operation, backend: Backend) throws(SharedMemoryError) -> Int {
         guard let value = Int(exactly: size) else {
             throw SharedMemoryError(operation: operation, errno: .overflow, systemCall: "fstat",
                                     reason: "the segment's size \(size) does not fit in an Int", backend: backend)
@@ -243,7 +243,7 @@ public struct SharedMemorySegment: ~Copyable {
     ///   - length: the number of bytes; 0 means from `offset` to the end of the segment.
     ///   - access: the view's access; by default the segment's. A read-write
     ///     view of a read-only segment fails with `EACCES`.
-    /// - Throws: ``SharedMemoryError`` with operation ``Operation/map``: `EINVAL`
+    /// - Throws: ``SharedMemoryError`` with operation ``SharedMemoryError/Operation/map``: `EINVAL`
     ///   for a negative offset or length or a view that reaches past the end of
     ///   the segment, `EOVERFLOW` when offset plus length overflows.
     public func map(offset: Int = 0, length: Int = 0, access: Access? = nil) throws(SharedMemoryError) -> MappedView {
@@ -295,7 +295,7 @@ public struct SharedMemorySegment: ~Copyable {
 
     /// Removes the segment named `name`.
     ///
-    /// - Throws: ``SharedMemoryError`` with operation ``Operation/unlink``; `ENOENT` when none exists.
+    /// - Throws: ``SharedMemoryError`` with operation ``SharedMemoryError/Operation/unlink``; `ENOENT` when none exists.
     public static func remove(_ name: SegmentName, backend: Backend = .default) throws(SharedMemoryError) {
         do {
             try backend.implementation.unlink(name.posixBytes)

@@ -6,7 +6,7 @@ public protocol ViewSource: ~Copyable {
     /// Whether this process created the segment.
     var wasCreated: Bool { get }
     /// Maps a view; `length` 0 means to the end.
-    func map(offset: Int, length: Int, access: Access?) throws(SharedMemoryError) -> MappedView
+    func map(offset: Int, length: Int, access: SharedMemorySegment.Access?) throws(SharedMemoryError) -> MappedView
     /// Removes the segment's name.
     func unlink() throws(SharedMemoryError)
 }

@@ -24,7 +24,7 @@ public struct TypedChannelSender<Message: PlainData>: ~Copyable, Sendable {
     ///   another type (or bytes), and the errors of ``ChannelSender/open(_:creating:mode:wait:backend:)``.
     public static func open(
         _ name: SegmentName, creating configuration: RingConfiguration? = RingConfiguration(),
-        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: Backend = .default
+        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: SharedMemorySegment.Backend = .default
     ) throws(ChannelError) -> TypedChannelSender {
         let core = try openTypedChannel(name, Message.self, configuration, mode, backend)
         return TypedChannelSender(sender: ChannelSender(writer: try RingWriter(core: core, strategy: wait)))
@@ -71,7 +71,7 @@ public struct TypedChannelReceiver<Message: PlainData>: ~Copyable, Sendable {
     ///   and ``ChannelError/busy(_:)`` when another process is receiving.
     public static func open(
         _ name: SegmentName, creating configuration: RingConfiguration? = RingConfiguration(),
-        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: Backend = .default
+        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: SharedMemorySegment.Backend = .default
     ) throws(ChannelError) -> TypedChannelReceiver {
         let core = try openTypedChannel(name, Message.self, configuration, mode, backend)
         return TypedChannelReceiver(receiver: ChannelReceiver(reader: try RingReader.receiver(core: core, strategy: wait)))
@@ -111,7 +111,7 @@ public struct TypedChannelReceiver<Message: PlainData>: ~Copyable, Sendable {
 
 /// Opens a typed channel and checks that it carries `type`.
 private func openTypedChannel<T: PlainData>(
-    _ name: SegmentName, _ type: T.Type, _ configuration: RingConfiguration?, _ mode: UInt32, _ backend: Backend
+    _ name: SegmentName, _ type: T.Type, _ configuration: RingConfiguration?, _ mode: UInt32, _ backend: SharedMemorySegment.Backend
 ) throws(ChannelError) -> RingCore {
     let expected = MessageTypeIdentity(T.self)
     var shape = configuration

@@ -120,7 +120,7 @@ func segmentInfo(_ name: SegmentName) throws(ToolError) -> SegmentInfo {
     if let info = SegmentDirectory.info(name) { return info }
     let status: FileStatus
     do {
-        status = try Backend.default.implementation.status(named: name.posixBytes)
+        status = try SharedMemorySegment.Backend.default.implementation.status(named: name.posixBytes)
     } catch {
         throw ToolError(error == .noSuchFileOrDirectory ? "no segment named \(name.posixName) exists"
                                                         : "cannot read \(name.path): \(errorText(error.rawValue))")
