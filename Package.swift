@@ -15,6 +15,9 @@ let package = Package(
     dependencies: [
         // Command-line parsing for the executables.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation`: the DocC catalog is the channel
+        // protocol's contract, and scripts/test-docs.sh checks that it builds clean.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // The C shim. Its one public header is the top-level `include/cshm.h`,
@@ -55,7 +58,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SharedMemoryTests",
-            dependencies: ["SharedMemory", "CShm"]
+            dependencies: ["SharedMemory", "CShm", "SampleSupport"]
         ),
         // Starts the built executables as real processes.
         .testTarget(

@@ -9,7 +9,7 @@ import SharedMemory
 /// standard output, where the sample prints it; the hint, which names the
 /// POSIX call, the symbolic errno and its text, goes to standard error.
 public func reportFailure(_ error: SharedMemoryError, advice: String? = nil) -> ExitCode {
-    print(error.report)
+    print(error.sampleReport)
     fflush(nil)
     var hint = error.hint
     if let advice { hint += "; " + advice }

@@ -1,4 +1,5 @@
 import Glibc
+import SampleSupport
 import SharedMemory
 import Testing
 
@@ -29,7 +30,7 @@ struct BackendComparisonTests {
         do {
             return "\(label): \(try body())"
         } catch {
-            return "\(label): \(error.errno.name ?? "?") \(error.report) [\(error.systemCall ?? "check")]"
+            return "\(label): \(error.errno.name ?? "?") \(error.sampleReport) [\(error.systemCall ?? "check")]"
         }
     }
 
@@ -164,7 +165,7 @@ struct BackendComparisonTests {
             "write: EACCES memcpy_s failed w/err 0x0000000d [check]",
             "write string: EACCES memcpy_s failed w/err 0x0000000d [check]",
             "write through read-only view of writable segment: EACCES memcpy_s failed w/err 0x0000000d [check]",
-            "mutable bytes: memcpy_s failed w/err 0x0000000d",
+            "mutable bytes: write: Permission denied (EACCES): the view is read-only",
             "unchanged: true",
         ]),
 

@@ -1,4 +1,5 @@
 import CShm
+import SampleSupport
 import SharedMemory
 import Testing
 
@@ -42,12 +43,35 @@ struct ErrorFormattingTests {
         #expect(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) == "OpenFileM")
     }
 
-    @Test("An error carries the operation, the errno, the report and a hint")
-    func errorDescription() {
+    @Test("An error describes itself as POSIX programs do; the sample programs keep the sample's line")
+    func errorDescription() throws {
         let error = SharedMemoryError(operation: .open, errno: .noSuchFileOrDirectory, systemCall: "shm_open",
-                                      reason: "no segment named /x exists")
-        #expect(error.report == "OpenFileMapping failed w/err 0x00000002")
-        #expect(error.hint == "shm_open: ENOENT (No such file or directory): no segment named /x exists")
-        #expect(error.description == error.report + "\n" + error.hint)
+                                      name: try SegmentName("x"))
+        #expect(error.description == #"shm_open("/x"): No such file or directory (ENOENT)"#)
+        #expect("\(error)" == error.description)
+        #expect(error.sampleReport == "OpenFileMapping failed w/err 0x00000002")
+        #expect(!error.description.contains("w/err"))
+
+        let explained = SharedMemoryError(operation: .open, errno: .noSuchFileOrDirectory, systemCall: "shm_open",
+                                          reason: "no segment named /x exists")
+        #expect(explained.description == "shm_open: No such file or directory (ENOENT): no segment named /x exists")
+        #expect(explained.hint == "shm_open: ENOENT (No such file or directory): no segment named /x exists")
+
+        let check = SharedMemoryError(operation: .validateName, errno: .invalidArgument, systemCall: nil, reason: "the name is empty")
+        #expect(check.description == "validateName: Invalid argument (EINVAL): the name is empty")
+        #expect(check.sampleReport == "CreateFileMapping failed w/err 0x00000016")
+    }
+
+    @Test("A real failure names the call and the segment")
+    func realFailure() throws {
+        let name = try SegmentName(TestNames.unique("nosuch"))
+        do {
+            _ = try SharedMemorySegment.open(name)
+            Issue.record("opening a segment that does not exist succeeded")
+        } catch {
+            #expect(error.name == name)
+            #expect(error.description.hasPrefix(#"shm_open("\#(name.posixName)"): No such file or directory (ENOENT)"#),
+                    "\(error.description)")
+        }
     }
 }

@@ -91,7 +91,7 @@ struct ManagedSegmentTests {
             let error = openError(name)
             #expect(error?.errno == .protocolError)
             #expect(error?.reason?.contains("is not a swift-shm managed segment") == true)
-            #expect(error?.report == "OpenFileMapping failed w/err 0x00000047")
+            #expect(error?.sampleReport == "OpenFileMapping failed w/err 0x00000047")
         }
         try withUniqueName("small") { name in
             _ = try SharedMemorySegment.create(named: name, size: 10, backend: backend)

@@ -1,5 +1,5 @@
 extension SharedMemoryError {
-    /// An operation of the shared-memory API, named as in the Windows sample.
+    /// An operation of the shared-memory API: what was being done when an error happened.
     public enum Operation: String, Hashable, Sendable, CaseIterable {
         /// Checking a segment name.
         case validateName
@@ -23,31 +23,14 @@ extension SharedMemoryError {
         case close
         /// Removing a segment's name.
         case unlink
-
-        /// The Windows call the sample uses for this operation, as it appears in
-        /// reports such as `CreateFileMapping failed w/err 0x00000011`.
-        public var sampleName: String {
-            switch self {
-            case .validateName, .create: "CreateFileMapping"
-            case .open: "OpenFileMapping"
-            case .size: "GetFileSizeEx"
-            case .map: "MapViewOfFile"
-            case .unmap: "UnmapViewOfFile"
-            case .read: "memcpy_s"
-            case .write: "memcpy_s"
-            case .flush: "FlushViewOfFile"
-            case .close: "CloseHandle"
-            case .unlink: "DeleteFileMapping"
-            }
-        }
     }
 }
 
 /// A failed shared-memory operation: which one, the errno, and why.
 ///
-/// ``report`` is the Windows sample's line (`OpenFileMapping failed w/err
-/// 0x00000002`); ``hint`` says the same in plain words, naming the POSIX call
-/// and the symbolic errno.
+/// Its ``description`` reads as a POSIX program's error does: the call, the
+/// segment it was about, the system's text and the symbolic errno, then the
+/// reason in words, as in `shm_open("/x"): No such file or directory (ENOENT)`.
 public struct SharedMemoryError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What was being done.
     public var operation: Operation
@@ -58,22 +41,20 @@ public struct SharedMemoryError: Error, Hashable, Sendable, CustomStringConverti
     public var systemCall: String?
     /// What went wrong in plain words, when more can be said than the errno's text.
     public var reason: String?
-    /// The backend that reported the error and formats ``report``.
+    /// The segment the operation was about, when known.
+    public var name: SegmentName?
+    /// The backend that reported the error.
     public var backend: SharedMemorySegment.Backend
 
     /// Makes an error.
     public init(operation: Operation, errno: Errno, systemCall: String?, reason: String? = nil,
-                backend: SharedMemorySegment.Backend = .default) {
+                name: SegmentName? = nil, backend: SharedMemorySegment.Backend = .default) {
         self.operation = operation
         self.errno = errno
         self.systemCall = systemCall
         self.reason = reason
+        self.name = name
         self.backend = backend
-    }
-
-    /// The Windows sample's report: `<Operation> failed w/err 0x%08lx`.
-    public var report: String {
-        backend.implementation.formatError(operation: operation.sampleName, errno: errno)
     }
 
     /// One line in plain words: the call, the symbolic errno and its text, and the reason.
@@ -83,6 +64,15 @@ public struct SharedMemoryError: Error, Hashable, Sendable, CustomStringConverti
         return "\(call)\(errno)\(why)"
     }
 
-    /// ``report`` and ``hint`` on two lines.
-    public var description: String { "\(report)\n\(hint)" }
+    /// The error as a POSIX program prints one:
+    /// `shm_open("/x"): No such file or directory (ENOENT)`, then `: ` and the
+    /// ``reason`` when there is one. Without a system call, the ``operation``
+    /// stands in its place.
+    public var description: String {
+        let subject = systemCall ?? operation.rawValue
+        let argument = name.map { "(\"\($0.posixName)\")" } ?? ""
+        let symbol = errno.name.map { " (\($0))" } ?? ""
+        let why = reason.map { ": \($0)" } ?? ""
+        return "\(subject)\(argument): \(errno.text)\(symbol)\(why)"
+    }
 }

@@ -57,7 +57,7 @@ public struct ManagedSegment: ~Copyable {
         backend: SharedMemorySegment.Backend = .default, initializePayload: ((UnsafeMutableRawBufferPointer) -> Void)? = nil
     ) throws(SharedMemoryError) -> ManagedSegment {
         func failure(_ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
-            SharedMemoryError(operation: .create, errno: errno, systemCall: call, reason: reason, backend: backend)
+            SharedMemoryError(operation: .create, errno: errno, systemCall: call, reason: reason, name: name, backend: backend)
         }
         guard payloadSize > 0 else {
             throw failure(.invalidArgument, nil, "the payload size must be greater than 0 bytes, not \(payloadSize)")
@@ -158,7 +158,7 @@ public struct ManagedSegment: ~Copyable {
         backend: SharedMemorySegment.Backend, createdByUs: Bool, joinsLifetime: Bool = true
     ) throws(SharedMemoryError) -> ManagedSegment {
         func failure(_ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
-            SharedMemoryError(operation: .open, errno: errno, systemCall: call, reason: reason, backend: backend)
+            SharedMemoryError(operation: .open, errno: errno, systemCall: call, reason: reason, name: name, backend: backend)
         }
         let system = backend.implementation
         let clock = ContinuousClock()
@@ -263,18 +263,19 @@ public struct ManagedSegment: ~Copyable {
     /// - Parameters:
     ///   - offset: where the view starts, counted from the payload's first byte.
     ///   - length: the number of bytes; 0 means to the end of the payload.
+    ///   - access: how the view may be used; `nil` for the segment's own access.
     /// - Throws: the errors of ``SharedMemorySegment/map(offset:length:access:)``;
     ///   `EOVERFLOW` when the offset after the header does not fit in an `Int`.
     public func map(offset: Int = 0, length: Int = 0, access: SharedMemorySegment.Access? = nil) throws(SharedMemoryError) -> MappedView {
         guard offset >= 0 else {
             throw SharedMemoryError(operation: .map, errno: .invalidArgument, systemCall: nil,
-                                    reason: "the view offset \(offset) is negative", backend: segment.backend)
+                                    reason: "the view offset \(offset) is negative", name: name, backend: segment.backend)
         }
         let (start, overflow) = offset.addingReportingOverflow(SegmentHeader.size)
         guard !overflow else {
             throw SharedMemoryError(operation: .map, errno: .overflow, systemCall: nil,
                                     reason: "the view offset \(offset) after the \(SegmentHeader.size)-byte header overflows",
-                                    backend: segment.backend)
+                                    name: name, backend: segment.backend)
         }
         return try segment.map(offset: start, length: length, access: access)
     }

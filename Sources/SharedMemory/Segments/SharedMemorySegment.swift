@@ -35,10 +35,12 @@ public struct SharedMemorySegment: ~Copyable {
     /// Creates a segment of `size` bytes, or opens it read-write if it exists.
     ///
     /// - Parameters:
+    ///   - name: the segment's name.
     ///   - size: the size of a new segment, greater than 0. An existing segment keeps its size.
     ///   - mode: permission bits (at most `0o777`), applied whatever the umask.
     ///   - exclusive: fail with `EEXIST` instead of opening an existing segment.
     ///   - allowOtherOwner: accept an existing segment that another user owns.
+    ///   - backend: the system calls to use.
     /// - Throws: ``SharedMemoryError`` with operation ``SharedMemoryError/Operation/create``;
     ///   `ENOSPC` when the file system cannot hold `size` bytes, `EPERM` for
     ///   an existing segment of another user.
@@ -47,7 +49,7 @@ public struct SharedMemorySegment: ~Copyable {
         allowOtherOwner: Bool = false, backend: Backend = .default
     ) throws(SharedMemoryError) -> SharedMemorySegment {
         func failure(_ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
-            SharedMemoryError(operation: .create, errno: errno, systemCall: call, reason: reason, backend: backend)
+            SharedMemoryError(operation: .create, errno: errno, systemCall: call, reason: reason, name: name, backend: backend)
         }
         guard size > 0 else {
             throw failure(.invalidArgument, nil, "the size must be greater than 0 bytes, not \(size)")
@@ -88,9 +90,13 @@ public struct SharedMemorySegment: ~Copyable {
 
     /// Opens an existing segment.
     ///
-    /// - Parameter allowOtherOwner: accept a segment that another user owns;
-    ///   without it such a segment is refused with `EPERM`, even when its
-    ///   mode would let this process in.
+    /// - Parameters:
+    ///   - name: the segment's name.
+    ///   - access: how the segment may be used; read-only by default.
+    ///   - allowOtherOwner: accept a segment that another user owns;
+    ///     without it such a segment is refused with `EPERM`, even when its
+    ///     mode would let this process in.
+    ///   - backend: the system calls to use.
     /// - Throws: ``SharedMemoryError`` with operation ``SharedMemoryError/Operation/open``;
     ///   `ENOENT` when no segment has the name, `EACCES` when its mode
     ///   forbids the access.
@@ -105,12 +111,12 @@ public struct SharedMemorySegment: ~Copyable {
         } catch {
             throw SharedMemoryError(operation: .open, errno: error, systemCall: "shm_open",
                                     reason: openFailureReason(error, name: name, access: access, backend: backend),
-                                    backend: backend)
+                                    name: name, backend: backend)
         }
         let handle = DescriptorHandle(descriptor: descriptor, backend: backend)
         if let refusal = ownerRefusal(of: descriptor, name: name, allowed: allowOtherOwner, backend: backend) {
             throw SharedMemoryError(operation: .open, errno: .operationNotPermitted, systemCall: "fstat",
-                                    reason: refusal, backend: backend)
+                                    reason: refusal, name: name, backend: backend)
         }
         try holdSharedLock(descriptor, name: name, operation: .open, backend: backend)
         return SharedMemorySegment(name: name, access: access, backend: backend, wasCreated: false, handle: handle)
@@ -166,7 +172,7 @@ public struct SharedMemorySegment: ~Copyable {
                 let reason = error == .wouldBlock
                     ? "another process has held \(name.posixName) locked exclusively for \(exclusiveLockWait)" : nil
                 throw SharedMemoryError(operation: operation, errno: error, systemCall: "flock(LOCK_SH)",
-                                        reason: reason, backend: backend)
+                                        reason: reason, name: name, backend: backend)
             }
         }
     }
@@ -187,7 +193,7 @@ public struct SharedMemorySegment: ~Copyable {
         let system = backend.implementation
         func failure(_ errno: Errno, _ call: String, _ reason: String) -> SharedMemoryError {
             try? system.unlink(name.posixBytes)
-            return SharedMemoryError(operation: .create, errno: errno, systemCall: call, reason: reason, backend: backend)
+            return SharedMemoryError(operation: .create, errno: errno, systemCall: call, reason: reason, name: name, backend: backend)
         }
         do {
             try system.truncate(descriptor, size: UInt64(size))
@@ -212,7 +218,7 @@ public struct SharedMemorySegment: ~Copyable {
         do {
             return try backend.implementation.status(handle.descriptor)
         } catch {
-            throw SharedMemoryError(operation: .size, errno: error, systemCall: "fstat", backend: backend)
+            throw SharedMemoryError(operation: .size, errno: error, systemCall: "fstat", name: name, backend: backend)
         }
     }
 
@@ -222,7 +228,7 @@ public struct SharedMemorySegment: ~Copyable {
         do {
             size = try backend.implementation.size(handle.descriptor)
         } catch {
-            throw SharedMemoryError(operation: .size, errno: error, systemCall: "fstat", backend: backend)
+            throw SharedMemoryError(operation: .size, errno: error, systemCall: "fstat", name: name, backend: backend)
         }
         return try Self.checkedSize(size, operation: .size, backend: backend)
     }
@@ -248,7 +254,7 @@ public struct SharedMemorySegment: ~Copyable {
     ///   the segment, `EOVERFLOW` when offset plus length overflows.
     public func map(offset: Int = 0, length: Int = 0, access: Access? = nil) throws(SharedMemoryError) -> MappedView {
         func failure(_ errno: Errno, _ call: String?, _ reason: String? = nil) -> SharedMemoryError {
-            SharedMemoryError(operation: .map, errno: errno, systemCall: call, reason: reason, backend: backend)
+            SharedMemoryError(operation: .map, errno: errno, systemCall: call, reason: reason, name: name, backend: backend)
         }
         let access = access ?? self.access
         if access == .readWrite && self.access == .readOnly {
@@ -301,7 +307,7 @@ public struct SharedMemorySegment: ~Copyable {
             try backend.implementation.unlink(name.posixBytes)
         } catch {
             let reason: String? = error == .noSuchFileOrDirectory ? "no segment named \(name.posixName) exists" : nil
-            throw SharedMemoryError(operation: .unlink, errno: error, systemCall: "shm_unlink", reason: reason, backend: backend)
+            throw SharedMemoryError(operation: .unlink, errno: error, systemCall: "shm_unlink", reason: reason, name: name, backend: backend)
         }
     }
 
@@ -312,7 +318,7 @@ public struct SharedMemorySegment: ~Copyable {
         do {
             try handle.close()
         } catch {
-            throw SharedMemoryError(operation: .close, errno: error, systemCall: "close", backend: backend)
+            throw SharedMemoryError(operation: .close, errno: error, systemCall: "close", name: name, backend: backend)
         }
     }
 }
