@@ -30,6 +30,7 @@ public struct FileStatus: Hashable, Sendable {
     /// What kind of file holds the name: a segment is always a ``FileType/regular`` file.
     public var type: FileType
 
+    /// A status with these fields.
     public init(size: UInt64, uid: UInt32, gid: UInt32, mode: UInt32, linkCount: UInt32, device: UInt64, inode: UInt64,
                 type: FileType = .regular) {
         (self.size, self.uid, self.gid, self.mode) = (size, uid, gid, mode)
@@ -41,13 +42,21 @@ public struct FileStatus: Hashable, Sendable {
 /// regular file is a shared-memory segment; anything else there was put
 /// there by other means, and opening it is refused.
 public enum FileType: UInt32, Hashable, Sendable, CustomStringConvertible {
+    /// A regular file (`S_IFREG`): what a segment is.
     case regular = 0o100000
+    /// A directory (`S_IFDIR`).
     case directory = 0o040000
+    /// A symbolic link (`S_IFLNK`).
     case symbolicLink = 0o120000
+    /// A FIFO (`S_IFIFO`).
     case fifo = 0o010000
+    /// A socket (`S_IFSOCK`).
     case socket = 0o140000
+    /// A character device (`S_IFCHR`).
     case characterDevice = 0o020000
+    /// A block device (`S_IFBLK`).
     case blockDevice = 0o060000
+    /// Bits that name no known type.
     case unknown = 0
 
     /// The type of the `S_IFMT` bits `bits`; ``unknown`` for a value that names none.

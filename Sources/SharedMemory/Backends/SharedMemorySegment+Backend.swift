@@ -17,6 +17,7 @@ extension SharedMemorySegment {
             }
         }
 
+        /// `cshim` or `swift`, as the programs' `--backend` option spells it.
         public var description: String { rawValue }
     }
 }

@@ -13,7 +13,7 @@ extension ChannelSender {
         try await writer.writeAsync(timeout: timeout) { () throws(ChannelError) in try writer.tryWrite(bytes) }
     }
 
-    /// Sends a message, suspending up to `timeout` for space; see ``send(_:timeout:)-(UnsafeRawBufferPointer,_)``.
+    /// Sends a message, suspending up to `timeout` for space; see ``send(_:timeout:)-7yks4``.
     nonisolated(nonsending) public func send(_ bytes: [UInt8], timeout: Duration? = nil) async throws(ChannelError) {
         try await writer.writeAsync(timeout: timeout) { () throws(ChannelError) in
             try withBytes(of: bytes) { (buffer) throws(ChannelError) in try writer.tryWrite(buffer) }
@@ -41,7 +41,7 @@ extension ChannelReceiver {
     /// A message that is there already is copied without allocating or suspending.
     /// - Returns: the message's length, or `nil` at the end.
     /// - Throws: ``ChannelError/messageTooLarge(size:maximum:)`` when `buffer` is too small
-    ///   (the message stays in the channel), and the errors of ``receive(timeout:)-(Duration?)``.
+    ///   (the message stays in the channel), and the errors of ``receive(timeout:)-6kvnm``.
     nonisolated(nonsending) public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil) async throws(ChannelError) -> Int? {
         try await reader.receiveAsync(timeout: timeout) { (bytes, _) throws(ChannelError) in
             try RingReader.copy(bytes, into: buffer)

@@ -15,9 +15,11 @@ public struct ChannelSender: ~Copyable, Sendable {
     /// Opens the channel `name` for sending, creating it if it does not exist.
     ///
     /// - Parameters:
-    ///   - creating: the shape of a new channel; `nil` to require an existing one.
+    ///   - name: the channel's segment name.
+    ///   - configuration: the shape of a new channel; `nil` to require an existing one.
     ///   - mode: the permission bits of a new channel's segment.
     ///   - wait: how to wait when the channel is full.
+    ///   - backend: the system calls to use.
     /// - Throws: ``ChannelError/busy(_:)`` when another process is sending,
     ///   ``ChannelError/badChannel(_:)`` for a segment that is no channel,
     ///   ``ChannelError/segment(_:)`` when it cannot be created or opened.
@@ -65,7 +67,7 @@ public struct ChannelSender: ~Copyable, Sendable {
     /// the message in place, and commits as many bytes as `fill` returns
     /// (0 to `capacity`). Nothing is visible to the receiver before the commit.
     /// - Throws: ``ChannelError/messageTooLarge(size:maximum:)`` for a
-    ///   `capacity` below 0 or above ``maxMessageSize``, and the errors of ``send(_:timeout:)-(UnsafeRawBufferPointer,_)``.
+    ///   `capacity` below 0 or above ``maxMessageSize``, and the errors of ``send(_:timeout:)-7yks4``.
     @discardableResult
     public func send(
         loaning capacity: Int, timeout: Duration? = nil, _ fill: (UnsafeMutableRawBufferPointer) -> Int
@@ -119,7 +121,7 @@ public struct ChannelReceiver: ~Copyable, Sendable {
     /// Receives the next message into `buffer`, waiting up to `timeout`.
     /// - Returns: the message's length, or `nil` when the sender closed the channel and all is received.
     /// - Throws: ``ChannelError/messageTooLarge(size:maximum:)`` when `buffer` is too small
-    ///   (the message stays in the channel), and the errors of ``receive(timeout:)``.
+    ///   (the message stays in the channel), and the errors of ``receive(timeout:)-5v87w``.
     public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil) throws(ChannelError) -> Int? {
         try reader.receive(into: buffer, timeout: timeout)
     }

@@ -28,6 +28,7 @@ public enum ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The segment could not be created, opened or mapped.
     case segment(SharedMemoryError)
 
+    /// What went wrong, in words.
     public var description: String {
         switch self {
         case .timedOut: "the wait timed out"

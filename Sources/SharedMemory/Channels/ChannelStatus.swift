@@ -5,7 +5,9 @@ import Synchronization
 public struct ChannelStatus: Hashable, Sendable {
     /// Whether the ring is a channel (one receiver) or publish/subscribe.
     public enum Kind: String, Hashable, Sendable {
+        /// A channel: one sender, one receiver.
         case channel
+        /// A publish/subscribe ring: one publisher, several subscribers.
         case publishSubscribe = "publish-subscribe"
     }
 
@@ -37,7 +39,9 @@ public struct ChannelStatus: Hashable, Sendable {
         public var messagesBehind: UInt64
     }
 
+    /// Whether the ring is a channel or publish/subscribe.
     public var kind: Kind
+    /// What the writer does when a reader falls behind.
     public var policy: SlowSubscriberPolicy
     /// The data area's size in bytes.
     public var capacity: Int
@@ -45,6 +49,7 @@ public struct ChannelStatus: Hashable, Sendable {
     public var maxMessageSize: Int
     /// The number of reader slots.
     public var slots: Int
+    /// Whether a writer is attached, closed or dead.
     public var writer: WriterState
     /// Messages published so far.
     public var published: UInt64

@@ -7,6 +7,7 @@ public struct PublishSubscribeConfiguration: Hashable, Sendable {
     /// What happens when a subscriber falls behind.
     public var policy: SlowSubscriberPolicy
 
+    /// A ring of shape `ring` with `subscriberSlots` slots and slow-subscriber policy `policy`.
     public init(ring: RingConfiguration = RingConfiguration(), subscriberSlots: Int = 8, policy: SlowSubscriberPolicy = .lossless) {
         self.ring = ring
         self.subscriberSlots = subscriberSlots

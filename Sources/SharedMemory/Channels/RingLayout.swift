@@ -90,7 +90,7 @@ public struct RingConfiguration: Hashable, Sendable {
     public var maxMessageSize: Int
     /// How long the ring's name lives: ``ManagedSegment/Lifetime/posix`` (until removed) or
     /// ``ManagedSegment/Lifetime/lastClose`` (until the last process using it closes it).
-    public var lifetime: ManagedSegment.Lifetime = .posix
+    public var lifetime: ManagedSegment.Lifetime
     /// The alignment of every message's payload in memory, in bytes: a power
     /// of two from 1 to 64. Payloads aligned for a type can be read in place
     /// as that type; see <doc:ChannelProtocol#Records>.
@@ -98,15 +98,20 @@ public struct RingConfiguration: Hashable, Sendable {
     /// The message type of a typed channel (`nil`: bytes of any length).
     var messageType: MessageTypeIdentity?
 
+    /// A ring shape.
+    ///
     /// - Parameters:
     ///   - capacity: bytes of message data the ring holds; rounded up to a power of two, at least 4 KiB.
     ///   - maxMessageSize: the largest message; by default a quarter of the capacity, less the record header; at most half.
     ///   - alignment: the payload alignment in bytes, a power of two from 1 to 64 (default 8).
-    public init(capacity: Int = 1 << 20, maxMessageSize: Int? = nil, alignment: Int = 8) {
+    ///   - lifetime: how long the ring's name lives; ``ManagedSegment/Lifetime/posix`` by default.
+    public init(capacity: Int = 1 << 20, maxMessageSize: Int? = nil, alignment: Int = 8,
+                lifetime: ManagedSegment.Lifetime = .posix) {
         let rounded = capacity <= 4096 ? 4096 : 1 << (Int.bitWidth - (capacity - 1).leadingZeroBitCount)
         self.capacity = rounded
         self.maxMessageSize = maxMessageSize ?? (rounded / 4 - RingLayout.recordHeaderSize)
         self.alignment = alignment
+        self.lifetime = lifetime
     }
 
     func validate() throws(ChannelError) {

@@ -10,6 +10,7 @@ extension ManagedSegment {
         /// segment alive and never counts as the last one twice.
         case lastClose = 1
 
+        /// `posix` or `last-close`, as the programs' `--lifetime` option spells it.
         public var description: String {
             switch self {
             case .posix: "posix"

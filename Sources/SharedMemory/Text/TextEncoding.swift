@@ -4,8 +4,11 @@
 /// ``utf16le`` writes the bytes the Windows sample writes (its `wchar_t` is
 /// two bytes); ``utf32le`` those of `wchar_t` on Linux.
 public enum TextEncoding: String, Hashable, Sendable, CaseIterable {
+    /// UTF-8: one-byte code units.
     case utf8
+    /// UTF-16, little-endian: two-byte code units.
     case utf16le
+    /// UTF-32, little-endian: four-byte code units.
     case utf32le
 
     /// The size of one code unit, and of the terminator, in bytes.

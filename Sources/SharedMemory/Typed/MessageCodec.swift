@@ -42,7 +42,7 @@ extension MessageCodec where Self == JSONMessageCodec {
 extension ChannelSender {
     /// Sends a `Codable` value encoded by `codec`, waiting up to `timeout` for space.
     /// - Throws: ``ChannelError/codingFailed(_:)``, ``ChannelError/messageTooLarge(size:maximum:)``
-    ///   when the encoding is too long, and the errors of ``send(_:timeout:)-(UnsafeRawBufferPointer,_)``.
+    ///   when the encoding is too long, and the errors of ``send(_:timeout:)-7yks4``.
     public func send<T: Encodable>(encoding value: T, codec: some MessageCodec = .json, timeout: Duration? = nil) throws(ChannelError) {
         try send(try codec.encode(value), timeout: timeout)
     }

@@ -18,8 +18,12 @@ public struct TypedChannelSender<Message: PlainData>: ~Copyable, Sendable {
     /// Opens the typed channel `name` for sending, creating it if it does not exist.
     ///
     /// - Parameters:
-    ///   - creating: the shape of a new channel; its alignment is raised to
+    ///   - name: the channel's segment name.
+    ///   - configuration: the shape of a new channel; its alignment is raised to
     ///     `Message`'s if lower. `nil` to require an existing channel.
+    ///   - mode: the permission bits of a new channel's segment.
+    ///   - wait: how to wait when the channel is full.
+    ///   - backend: the system calls to use.
     /// - Throws: ``ChannelError/typeMismatch(_:)`` when the channel carries
     ///   another type (or bytes), and the errors of ``ChannelSender/open(_:creating:mode:wait:backend:)``.
     public static func open(
@@ -84,7 +88,7 @@ public struct TypedChannelReceiver<Message: PlainData>: ~Copyable, Sendable {
     /// - Returns: the message, or `nil` when the sender closed the channel and all is received.
     /// - Throws: ``ChannelError/typeMismatch(_:)`` for a message of another
     ///   length (a byte-level sender can write one; it stays in the channel),
-    ///   and the errors of ``ChannelReceiver/receive(timeout:)-(Duration?)``.
+    ///   and the errors of ``ChannelReceiver/receive(timeout:)-5v87w``.
     public func receive(timeout: Duration? = nil) throws(ChannelError) -> Message? {
         try receiver.receive(as: Message.self, timeout: timeout)
     }

@@ -32,7 +32,7 @@ extension ChannelSender {
     /// - Returns: the number of values published, or `nil` when `fill` abandoned the loan.
     /// - Throws: ``ChannelError/typeMismatch(_:)`` when the channel's
     ///   ``RingConfiguration/alignment`` is less than `T`'s,
-    ///   ``ChannelError/messageTooLarge(size:maximum:)``, and the errors of ``send(_:timeout:)-(UnsafeRawBufferPointer,_)``.
+    ///   ``ChannelError/messageTooLarge(size:maximum:)``, and the errors of ``send(_:timeout:)-7yks4``.
     @discardableResult
     public func send<T: PlainData>(
         loaning type: T.Type, count: Int = 1, timeout: Duration? = nil, _ fill: (inout MutableSpan<T>) -> LoanDecision
@@ -54,7 +54,7 @@ extension ChannelReceiver {
     /// - Returns: the value, or `nil` when the sender closed the channel and all is received.
     /// - Throws: ``ChannelError/typeMismatch(_:)`` when the message's length is
     ///   not `MemoryLayout<T>.size` (the message stays in the channel: receive it
-    ///   as bytes to look at it or drop it), and the errors of ``receive(timeout:)-(Duration?)``.
+    ///   as bytes to look at it or drop it), and the errors of ``receive(timeout:)-5v87w``.
     public func receive<T: PlainData>(as type: T.Type, timeout: Duration? = nil) throws(ChannelError) -> T? {
         try reader.receiveChecked(timeout: timeout, check: exactly(T.self)) { $0.loadUnaligned(as: T.self) }
     }
@@ -103,7 +103,7 @@ extension Publisher {
         try SharedMemory.withBytes(of: text) { (buffer) throws(ChannelError) in try writer.write(buffer, timeout: timeout) }
     }
 
-    /// Publishes one plain-data value; see ``ChannelSender/send(_:timeout:)-(T,_)``.
+    /// Publishes one plain-data value; see ``ChannelSender/send(_:timeout:)-1sc1y``.
     public func send<T: PlainData>(_ value: T, timeout: Duration? = nil) throws(ChannelError) {
         try withValueBytes(value) { (bytes) throws(ChannelError) in try writer.write(bytes, timeout: timeout) }
     }
@@ -143,7 +143,7 @@ extension Publisher {
 
 extension Subscriber {
     /// Receives the next message as one plain-data value, copied out; see
-    /// ``ChannelReceiver/receive(as:timeout:)``. ``missedCount`` counts what was skipped.
+    /// ``ChannelReceiver/receive(as:timeout:)-6zxa``. ``missedCount`` counts what was skipped.
     public func receive<T: PlainData>(as type: T.Type, timeout: Duration? = nil) throws(ChannelError) -> T? {
         try reader.receiveChecked(timeout: timeout, check: exactly(T.self)) { $0.loadUnaligned(as: T.self) }
     }
