@@ -18,6 +18,10 @@ echo "== Documentation: the DocC catalog builds clean, every public declaration 
 scripts/test-docs.sh
 
 echo
+echo "== README snippets compile and run (scripts/test-readme.sh)"
+scripts/test-readme.sh
+
+echo
 echo "== ThreadSanitizer (scripts/test-tsan.sh)"
 scripts/test-tsan.sh
 
