@@ -63,10 +63,12 @@ if swift build --package-path "$pkg" >"$work/build.log" 2>&1; then
         if ! $can_isolate; then
             echo "skipped running $target: needs root and unshare for a private /dev/shm"
         elif isolated timeout 60 "$bin/$target" >"$work/$target.out" 2>&1; then
-            # What each snippet prints, in README order: the sample's message; the channel's two message lengths.
+            # What each snippet prints, in README order: the sample's message; the channel's
+            # two message lengths; the typed channel's two ticks.
             case "$target" in
                 swift-1) expected="Message from the first process." ;;
                 swift-2) expected=$'5\n8' ;;
+                swift-3) expected=$'1\n2' ;;
                 *) expected="$(cat "$work/$target.out")" ;;
             esac
             if [ "$(cat "$work/$target.out")" = "$expected" ]; then
