@@ -37,8 +37,19 @@ packages_tools="gnuplot-nox g++ pkg-config"
 # --- Inside the private namespace (the script calls itself) ---------------
 if [ "${1:-}" = "__namespace" ]; then
     shift
+    # A checkout under /tmp (or /dev/shm) would vanish under the new tmpfs:
+    # move it aside first, and put it back at its own path afterwards.
+    case "$root" in
+        /tmp/*|/dev/shm/*) kept=$(mktemp -d /run/bench-peers.XXXXXX); mount --bind "$root" "$kept" ;;
+        *) kept="" ;;
+    esac
     mount -t tmpfs -o size=1g,mode=1777 tmpfs /dev/shm
     mount -t tmpfs -o mode=1777 tmpfs /tmp
+    if [ -n "$kept" ]; then
+        mkdir -p "$root"
+        mount --move "$kept" "$root"
+        rmdir "$kept" 2>/dev/null || true
+    fi
     daemon=()
     if [ "$1" = "--roudi" ]; then
         config=$2; shift 2
