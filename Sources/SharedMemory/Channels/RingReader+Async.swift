@@ -28,6 +28,16 @@ extension RingReader {
             let result = try body(UnsafeRawBufferPointer(start: core.data + record.payloadOffset, count: record.length), record)
             if try finish(record) { return result }
         }
+        return try await receiveWaitingAsync(timeout: timeout, body)
+    }
+
+    /// ``receiveAsync(timeout:_:)`` once it has to wait. A function of its
+    /// own, so that the fast path's async frame holds no clock instant (a
+    /// resilient type, whose size is looked up at run time).
+    @inline(never)
+    nonisolated(nonsending) private func receiveWaitingAsync<R>(
+        timeout: Duration?, _ body: (UnsafeRawBufferPointer, RingRecord) throws(ChannelError) -> R
+    ) async throws(ChannelError) -> R? {
         let deadline = deadline(after: timeout)
         while true {
             guard let record = try await waitForNextAsync(deadline: deadline) else { return nil }
