@@ -34,8 +34,16 @@ final class FutexWaiter: @unchecked Sendable {
         let continuation: UnsafeContinuation<Void, Never>
     }
 
+    /// A wait on several words at once (a wait set's): it ends when any of them changes.
+    private struct GroupRegistration {
+        let words: [FutexWord]
+        let deadline: ContinuousClock.Instant
+        let continuation: UnsafeContinuation<Void, Never>
+    }
+
     private struct State {
         var registrations: [Ticket: Registration] = [:]
+        var groups: [Ticket: GroupRegistration] = [:]
         /// Tickets cancelled before they were registered.
         var cancelledEarly: Set<Ticket> = []
         var threadStarted = false
@@ -88,9 +96,50 @@ final class FutexWaiter: @unchecked Sendable {
         poke()
     }
 
+    /// Registers a wait on several words: `continuation` resumes once any
+    /// word no longer holds its expected value (or a wake-up on one came), at
+    /// `deadline`, or on ``cancel(_:)`` of `ticket`, whichever is first.
+    func registerGroup(
+        _ ticket: Ticket, words: [FutexWord], deadline: ContinuousClock.Instant,
+        continuation: UnsafeContinuation<Void, Never>
+    ) {
+        let (resumeNow, start) = state.withLock { state -> (Bool, Bool) in
+            if state.cancelledEarly.remove(ticket) != nil { return (true, false) }
+            state.groups[ticket] = GroupRegistration(words: words, deadline: deadline, continuation: continuation)
+            let start = !state.threadStarted
+            state.threadStarted = true
+            return (false, start)
+        }
+        if resumeNow {
+            continuation.resume()
+            return
+        }
+        if start && !startThread() {
+            cancel(ticket)
+            return
+        }
+        poke()
+    }
+
+    /// Suspends the calling task until any of `words` no longer holds its
+    /// expected value, a wake-up on one, `deadline`, or the task's
+    /// cancellation. It may return early; the caller checks its condition again.
+    nonisolated(nonsending) func wait(onAny words: [FutexWord], until deadline: ContinuousClock.Instant) async {
+        let ticket = makeTicket()
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                registerGroup(ticket, words: words, deadline: deadline, continuation: continuation)
+            }
+        } onCancel: {
+            cancel(ticket)
+        }
+        if Task.isCancelled { forget(ticket) }
+    }
+
     /// Ends the wait of `ticket` now; a ticket not yet registered ends as soon as it is.
     func cancel(_ ticket: Ticket) {
         let continuation = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+            if let group = state.groups.removeValue(forKey: ticket) { return group.continuation }
             guard let registration = state.registrations.removeValue(forKey: ticket) else {
                 state.cancelledEarly.insert(ticket)
                 return nil
@@ -174,6 +223,25 @@ final class FutexWaiter: @unchecked Sendable {
                     }
                     earliest = min(earliest ?? registration.deadline, registration.deadline)
                 }
+                for (ticket, group) in state.groups {
+                    let changed = group.words.contains { word in
+                        UnsafeMutablePointer<Atomic<UInt32>>(bitPattern: word.address)!
+                            .pointee.load(ordering: .acquiring) != word.expected
+                    }
+                    if changed || group.deadline <= now {
+                        state.groups.removeValue(forKey: ticket)
+                        due.append(group.continuation)
+                        continue
+                    }
+                    for word in group.words {
+                        if words.count < FutexWord.maxCount {
+                            words.append(word)
+                        } else {
+                            overflow = true
+                        }
+                    }
+                    earliest = min(earliest ?? group.deadline, group.deadline)
+                }
                 return (earliest, overflow)
             }
             for continuation in due { continuation.resume() }
@@ -212,8 +280,11 @@ final class FutexWaiter: @unchecked Sendable {
 
     private func resumeAll() {
         let continuations = state.withLock { state in
-            defer { state.registrations.removeAll() }
-            return state.registrations.values.map(\.continuation)
+            defer {
+                state.registrations.removeAll()
+                state.groups.removeAll()
+            }
+            return state.registrations.values.map(\.continuation) + state.groups.values.map(\.continuation)
         }
         for continuation in continuations { continuation.resume() }
     }

@@ -1,0 +1,212 @@
+import Glibc
+import Synchronization
+
+/// The sources of a ``ChannelWaitSet`` and the wait over all of them.
+///
+/// The wait is the single wait of ``RingCore`` over several words: for
+/// every source, load its event counter, count this waiter into its
+/// sleepers and raise its sleeping flag; then look at every source again;
+/// only then sleep in one `futex_waitv` on all the counters, each with the
+/// value loaded before counting in; then take this waiter out of every
+/// count. A writer that publishes after the look sees the count and bumps
+/// the counter, so the sleep returns at once or is woken. Not for concurrent use.
+final class WaitSetMembers: @unchecked Sendable {
+    enum Member {
+        case receiver(RingReader)
+        case subscriber(RingReader)
+
+        var source: any WaitSetSource {
+            switch self {
+            case .receiver(let reader), .subscriber(let reader): reader
+            }
+        }
+    }
+
+    struct Entry {
+        let key: ChannelWaitSet.Key
+        let member: Member
+    }
+
+    private(set) var entries: [Entry] = []
+    private var nextKey = 0
+    /// When the sources' liveness was last checked.
+    private var lastCheck: ContinuousClock.Instant?
+
+    /// Set once `futex_waitv` reported `ENOSYS` (Linux before 5.16).
+    static let noWaitv = Atomic<Bool>(false)
+    /// The slice of a sleep that cannot cover every word.
+    static let pollSlice: Duration = .milliseconds(1)
+
+    func add(_ member: Member) -> ChannelWaitSet.Key {
+        let key = ChannelWaitSet.Key(rawValue: nextKey)
+        nextKey += 1
+        entries.append(Entry(key: key, member: member))
+        return key
+    }
+
+    func member(_ key: ChannelWaitSet.Key) -> Member? {
+        entries.first { $0.key == key }?.member
+    }
+
+    @discardableResult
+    func remove(_ key: ChannelWaitSet.Key) -> Bool {
+        guard let index = entries.firstIndex(where: { $0.key == key }) else { return false }
+        entries.remove(at: index)
+        return true
+    }
+
+    // MARK: Looking
+
+    /// One look at every source: those with a message or drained after a
+    /// close, and, at most every ``RingCore/checkInterval``, those whose
+    /// liveness check fails while nothing is there to receive.
+    func look(now: ContinuousClock.Instant) -> [ChannelWaitSet.Ready] {
+        let check = lastCheck.map { now - $0 >= RingCore.checkInterval } ?? true
+        if check { lastCheck = now }
+        var ready: [ChannelWaitSet.Ready] = []
+        for entry in entries {
+            let source = entry.member.source
+            if let readiness = source.readiness() {
+                ready.append(ChannelWaitSet.Ready(key: entry.key, readiness: readiness))
+            } else if check {
+                do { try source.checkAlive() } catch {
+                    ready.append(ChannelWaitSet.Ready(key: entry.key, readiness: .failed(error)))
+                }
+            }
+        }
+        return ready
+    }
+
+    /// Counts this waiter into every source's sleepers; the words to sleep on.
+    private func announce() -> [FutexWord] {
+        var words: [FutexWord] = []
+        words.reserveCapacity(entries.count)
+        for entry in entries {
+            let source = entry.member.source
+            let seen = source.waitEvent.pointee.load(ordering: .acquiring)
+            // Count first, flag second, as the single wait does.
+            source.waitSleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            source.waitSleeping.pointee.store(1, ordering: .relaxed)
+            words.append(FutexWord(UnsafeMutableRawPointer(source.waitEvent).assumingMemoryBound(to: UInt32.self), expected: seen))
+        }
+        return words
+    }
+
+    /// Takes this waiter out of every source's sleepers.
+    private func withdraw() {
+        for entry in entries {
+            let source = entry.member.source
+            source.waitSleeping.pointee.store(0, ordering: .relaxed)
+            source.waitSleepers.pointee.wrappingSubtract(1, ordering: .releasing)
+        }
+    }
+
+    // MARK: Waiting
+
+    /// Waits until a source is ready or `deadline`; empty at the deadline.
+    func wait(deadline: ContinuousClock.Instant?) -> [ChannelWaitSet.Ready] {
+        guard !entries.isEmpty else { return [] }
+        while true {
+            let now = ContinuousClock.now
+            var ready = look(now: now)
+            if !ready.isEmpty { return ready }
+            if let deadline, now >= deadline { return [] }
+            let words = announce()
+            ready = look(now: now)
+            if !ready.isEmpty {
+                withdraw()
+                return ready
+            }
+            var slice = RingCore.checkInterval
+            if let deadline { slice = min(slice, deadline - now) }
+            sleep(on: words, slice: slice)
+            withdraw()
+        }
+    }
+
+    /// The `async` twin of ``wait(deadline:)``: the sleep suspends the task on ``FutexWaiter``.
+    nonisolated(nonsending) func waitAsync(deadline: ContinuousClock.Instant?) async throws(ChannelError) -> [ChannelWaitSet.Ready] {
+        guard !entries.isEmpty else { return [] }
+        while true {
+            if Task.isCancelled { throw .cancelled }
+            let now = ContinuousClock.now
+            var ready = look(now: now)
+            if !ready.isEmpty { return ready }
+            if let deadline, now >= deadline { return [] }
+            let words = announce()
+            ready = look(now: now)
+            if !ready.isEmpty {
+                withdraw()
+                return ready
+            }
+            var until = now + RingCore.checkInterval
+            if let deadline { until = min(until, deadline) }
+            await FutexWaiter.shared.wait(onAny: words, until: until)
+            withdraw()
+        }
+    }
+
+    /// One sleep of at most `slice` on `words` (one per source).
+    private func sleep(on words: [FutexWord], slice: Duration) {
+        let system = entries[0].member.source.waitBackend
+        var slice = slice
+        if words.count > FutexWord.maxCount { slice = min(slice, Self.pollSlice) }
+        if !Self.noWaitv.load(ordering: .relaxed) {
+            let count = min(words.count, FutexWord.maxCount)
+            let result = words.withUnsafeBufferPointer { buffer in
+                Result { () throws(Errno) in
+                    try system.futexWaitMany(UnsafeBufferPointer(rebasing: buffer[0..<count]), timeout: slice)
+                }
+            }
+            switch result {
+            case .success, .failure(.wouldBlock), .failure(.timedOut), .failure(.interrupted):
+                return
+            case .failure(let error) where error.rawValue == ENOSYS:
+                Self.noWaitv.store(true, ordering: .relaxed)
+            case .failure:
+                // A word the kernel cannot read (a truncated segment): the
+                // next look checks every source's liveness, which reports it.
+                lastCheck = nil
+                usleep(1000)
+                return
+            }
+        }
+        // One word at a time, in short slices, the others looked at between them.
+        let word = words[0]
+        _ = try? system.futexWait(word.pointer, expected: word.expected,
+                                  timeout: words.count > 1 ? min(slice, Self.pollSlice) : slice)
+    }
+
+    // MARK: Receiving
+
+    /// Receives from `key` without waiting; see ``ChannelWaitSet/tryReceive(from:)``.
+    func tryReceive(from key: ChannelWaitSet.Key) -> WaitSetMessage? {
+        guard let index = entries.firstIndex(where: { $0.key == key }) else { return nil }
+        return tryReceive(at: index)
+    }
+
+    /// Receives from the source at `index` without waiting; a source that
+    /// ended or failed leaves the set.
+    func tryReceive(at index: Int) -> WaitSetMessage? {
+        let entry = entries[index]
+        do throws(ChannelError) {
+            switch entry.member {
+            case .receiver(let reader):
+                if let bytes = try reader.tryReceive({ Array($0) }) { return .received(entry.key, bytes) }
+                return nil
+            case .subscriber(let reader):
+                if let message = try reader.receiveMessage(timeout: nil, waits: false) {
+                    return .published(entry.key, message)
+                }
+                if reader.isDrainedAndClosed { throw ChannelError.closed }
+                return nil
+            }
+        } catch .closed {
+            entries.remove(at: index)
+            return .ended(entry.key)
+        } catch {
+            entries.remove(at: index)
+            return .failed(entry.key, error)
+        }
+    }
+}

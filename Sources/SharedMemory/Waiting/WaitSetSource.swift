@@ -1,0 +1,47 @@
+import Synchronization
+
+/// What a ``ChannelWaitSet`` needs from one of its sources: the three words
+/// of the waiting protocol (see <doc:Concurrency>), a readiness check and a
+/// liveness check. A ring reader provides them; another kind of segment
+/// (an event listener) joins the set by conforming.
+protocol WaitSetSource: AnyObject, Sendable {
+    /// The event counter the writer bumps (and wakes) after it publishes.
+    var waitEvent: UnsafeMutablePointer<Atomic<UInt32>> { get }
+    /// The count of sleepers the writer reads to decide whether to wake.
+    /// Other processes may write garbage there: only wrapping arithmetic touches it.
+    var waitSleepers: UnsafeMutablePointer<Atomic<UInt32>> { get }
+    /// This role's flag that says it is counted in ``waitSleepers``.
+    var waitSleeping: UnsafeMutablePointer<Atomic<UInt32>> { get }
+    /// The backend whose `futex_waitv` the set sleeps in.
+    var waitBackend: any SharedMemoryBackend { get }
+    /// What a receive would find now, without a system call on the fast path:
+    /// `.message`, `.closed` (the writer closed and all is received), or `nil`.
+    func readiness() -> ChannelWaitSet.Readiness?
+    /// Throws when the source can no longer deliver: its writer died, or its
+    /// segment was truncated. Called every ``RingCore/checkInterval`` at most.
+    func checkAlive() throws(ChannelError)
+}
+
+extension RingReader: WaitSetSource {
+    var waitEvent: UnsafeMutablePointer<Atomic<UInt32>> { core.dataEvent }
+    var waitSleepers: UnsafeMutablePointer<Atomic<UInt32>> { core.dataSleepers }
+    var waitSleeping: UnsafeMutablePointer<Atomic<UInt32>> { core.sleepingFlag(slot: slot) }
+    var waitBackend: any SharedMemoryBackend { core.system }
+
+    func readiness() -> ChannelWaitSet.Readiness? {
+        // Sequentially consistent, as in the single wait: ordered after the
+        // sleeper count this waiter announced, so a publish is seen here or
+        // the writer sees the count and wakes.
+        if core.writePosition.pointee.load(ordering: .sequentiallyConsistent) != currentPosition { return .message }
+        if writerClosed {
+            // Anything published before the close is visible now.
+            return core.writePosition.pointee.load(ordering: .acquiring) != currentPosition ? .message : .closed
+        }
+        return nil
+    }
+
+    func checkAlive() throws(ChannelError) {
+        try core.checkIntact()
+        try checkWriter()
+    }
+}
