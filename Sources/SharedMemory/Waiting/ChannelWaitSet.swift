@@ -2,7 +2,7 @@
 /// thread or task, and says which are ready; or merges their messages into
 /// one asynchronous sequence (``messages()``) without a task per source.
 ///
-/// The set owns its sources: ``add(_:)-(ChannelReceiver)`` consumes a receiver
+/// The set owns its sources: `add(_:)` consumes a receiver
 /// or subscriber and returns a ``Key``; ``withReceiver(_:_:)`` and
 /// ``withSubscriber(_:_:)`` lend one out for the length of a closure (to
 /// receive in place, or in any other way), and ``removeReceiver(_:)`` or
@@ -10,7 +10,7 @@
 /// one wait, keeps the set a plain value: it can be moved into a task, and no
 /// receiver can be used by two owners at once.
 ///
-/// ``wait(timeout:)-(Duration?)`` sleeps in one `futex_waitv` on every
+/// `wait(timeout:)` sleeps in one `futex_waitv` on every
 /// source's data event word; a message on any source wakes it, and no
 /// wake-up is lost (see <doc:Concurrency>). It returns every source that is
 /// ready: one with a message, one whose sender closed and whose messages are
@@ -146,7 +146,7 @@ public struct ChannelWaitSet: ~Copyable, Sendable {
 
     /// Waits until at least one source is ready or `timeout` passes,
     /// suspending the task (never blocking a thread of the pool); see
-    /// ``wait(timeout:)-(Duration?)``.
+    /// `wait(timeout:)`.
     /// - Throws: ``ChannelError/cancelled`` when the task is cancelled.
     nonisolated(nonsending) public func wait(timeout: Duration? = nil) async throws(ChannelError) -> [Ready] {
         try await members.waitAsync(deadline: deadline(after: timeout))

@@ -6,7 +6,7 @@ import Synchronization
 /// Each element says which source it comes from (``WaitSetMessage``). The
 /// sources are served in turn, one message each, so that a busy source
 /// cannot starve the others; when none has a message, the task suspends on
-/// all of them at once (see ``ChannelWaitSet/wait(timeout:)-(Duration?)``).
+/// all of them at once (see `ChannelWaitSet.wait(timeout:)`).
 /// A source whose sender closed yields ``WaitSetMessage/ended(_:)`` once,
 /// a source whose sender died or whose segment broke yields
 /// ``WaitSetMessage/failed(_:_:)`` once, and either leaves; the sequence ends
