@@ -24,7 +24,7 @@ struct SegmentFacts {
 
     /// What the segment holds: `data` (plain bytes, as every raw segment),
     /// `channel` or `pubsub` (a ring, by the flavour in its control block;
-    /// `ring` when that cannot be read), `kind N` for other kinds, `nil` when
+    /// `ring` when that cannot be read), `events`, `kind N` for other kinds, `nil` when
     /// a managed header cannot be read.
     var kind: String? {
         guard info.isManaged else { return isReadable ? "data" : nil }
@@ -37,6 +37,7 @@ struct SegmentFacts {
             case .publishSubscribe: return "pubsub"
             case nil: return "ring"
             }
+        case EventNotifier.segmentKind: return "events"
         default: return "kind \(header.kind)"
         }
     }
