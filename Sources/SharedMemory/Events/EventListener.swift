@@ -78,7 +78,7 @@ public struct EventListener: ~Copyable, Sendable {
     /// thread) up to `timeout` for one.
     /// - Throws: ``ChannelError/cancelled`` when the task is cancelled, and
     ///   the errors of ``wait(timeout:)-5ebb2``.
-    public func wait(timeout: Duration? = nil) async throws(ChannelError) -> [EventID] {
+    nonisolated(nonsending) public func wait(timeout: Duration? = nil) async throws(ChannelError) -> [EventID] {
         try await state.next(deadline: deadline(after: timeout))
     }
 
