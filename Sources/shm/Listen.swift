@@ -31,6 +31,23 @@ struct ListenCommand: ToolCommand {
                                valueName: "seconds"))
     var timeout: Double?
 
+    @Option(help: ArgumentHelp("How to wait: adaptive (spin briefly, then sleep), sleep (sleep at once) or spin (never sleep).",
+                               valueName: "mode"))
+    var wait: ListenWait = .adaptive
+
+    /// The waiting modes of `--wait`.
+    enum ListenWait: String, ExpressibleByArgument, CaseIterable {
+        case adaptive, sleep, spin
+
+        var strategy: WaitStrategy {
+            switch self {
+            case .adaptive: .default
+            case .sleep: .sleep
+            case .spin: .spin
+            }
+        }
+    }
+
     func validate() throws {
         if let count, count < 1 { throw ValidationError("--count must be at least 1, not \(count).") }
         if let timeout, !(timeout > 0 && timeout < 1e9) {
@@ -44,7 +61,7 @@ struct ListenCommand: ToolCommand {
     func execute() throws {
         let name = try segmentName(name)
         let interruption = Interruption()
-        let listener = try EventListener.open(name)
+        let listener = try EventListener.open(name, wait: wait.strategy)
         let lines = LineWriter()
         let patience = timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) }
         var deadline = patience.map { ContinuousClock.now + $0 }

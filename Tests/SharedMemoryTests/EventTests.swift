@@ -95,6 +95,7 @@ struct EventTests {
                 try? notifier.notify(EventID(round % 4096)!)
             }
         }.start()
+        let start = ContinuousClock.now
         for round in 0..<rounds {
             let ids: [EventID]
             if round.isMultiple(of: 2) {
@@ -106,6 +107,9 @@ struct EventTests {
             progress.taken.store(round + 1, ordering: .releasing)
         }
         while !progress.finished.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
+        // A lost wake-up is still found by the 50 ms check: only the time tells
+        // (300 of them would take about 7 s or more).
+        #expect(ContinuousClock.now - start < .seconds(4))
     }
 
     final class Progress: Sendable {

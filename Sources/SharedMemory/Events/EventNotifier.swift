@@ -29,6 +29,9 @@ public struct EventNotifier: ~Copyable, Sendable {
         EventNotifier(core: try EventCore.open(name, create: creating, mode: mode, backend: backend))
     }
 
+    /// The managed segment kind of an events segment, 2.
+    public static let segmentKind: UInt32 = EventLayout.segmentKind
+
     /// The segment's name.
     public var name: SegmentName { core.name }
 
