@@ -15,7 +15,7 @@
 /// | 128 | 512 | pending ids: 64 words of 64 bits; id `n` is bit `n % 64` of word `n / 64` |
 ///
 /// Byte 0 of the segment, locked with an open file description lock, is
-/// the listener's role. The normative text is the DocC article EventProtocol.
+/// the listener's role. The normative text is <doc:EventProtocol>.
 enum EventLayout {
     /// The managed segment kind of an events segment.
     static let segmentKind: UInt32 = 2

@@ -77,7 +77,7 @@ public struct EventListener: ~Copyable, Sendable {
     /// Takes the pending ids, suspending the task (never blocking its
     /// thread) up to `timeout` for one.
     /// - Throws: ``ChannelError/cancelled`` when the task is cancelled, and
-    ///   the errors of ``wait(timeout:)-5ebb2``.
+    ///   the errors of ``wait(timeout:)-3yp6y``.
     nonisolated(nonsending) public func wait(timeout: Duration? = nil) async throws(ChannelError) -> [EventID] {
         try await state.next(deadline: deadline(after: timeout))
     }

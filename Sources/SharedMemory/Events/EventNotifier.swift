@@ -7,7 +7,7 @@
 /// an id before the listener takes it coalesce into one. Ids marked while no
 /// listener is attached stay pending for the next one.
 ///
-/// The layout and the waiting protocol are described in the EventProtocol article.
+/// The layout and the waiting protocol are described in <doc:EventProtocol>.
 public struct EventNotifier: ~Copyable, Sendable {
     let core: EventCore
 
