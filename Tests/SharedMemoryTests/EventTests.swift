@@ -176,6 +176,23 @@ struct EventTests {
         #expect(!core.anyPending())
     }
 
+    @Test("Ids a dropped iterator had taken but not handed out are pending again")
+    func droppedIterator() async throws {
+        let name = TestNames.unique("events")
+        defer { _ = shm_unlink("/" + name) }
+        let segmentName = try SegmentName(name)
+        let notifier = try EventNotifier.open(segmentName)
+        try notifier.notify(ids: [Self.id(10), Self.id(20), Self.id(30)])
+        let events = try EventListener.open(segmentName).events()
+        let core = events.state.core
+        do {
+            var iterator = events.makeAsyncIterator()
+            #expect(try await iterator.next() == Self.id(10))
+            #expect(!core.anyPending())
+        }
+        #expect(try core.take() == [Self.id(20), Self.id(30)])
+    }
+
     @Test("Segments that are no events segment of this layout are refused")
     func refusals() throws {
         try withUniqueName("events") { name in

@@ -127,31 +127,46 @@ public struct ListenedEvents: AsyncSequence, Sendable {
     /// The iterator.
     public func makeAsyncIterator() -> Iterator { Iterator(state: state) }
 
-    /// Takes the ids in batches and hands them out one by one.
+    /// Takes the ids in batches and hands them out one by one. Ids of a
+    /// batch not handed out when the iterator is dropped are marked pending
+    /// again, for the next wait.
     public struct Iterator: AsyncIteratorProtocol {
-        let state: ListenerState
-        var batch: [EventID] = []
-        var index = 0
+        let batch: Batch
 
-        init(state: ListenerState) { self.state = state }
+        init(state: ListenerState) { batch = Batch(state: state) }
 
         /// The next id, waiting for one as long as it takes.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(ChannelError) -> EventID? {
-            try await nextID()
+            try await batch.next()
         }
 
         /// The next id; see ``next(isolation:)``.
         public mutating func next() async throws(ChannelError) -> EventID? {
-            try await nextID()
+            try await batch.next()
+        }
+    }
+
+    /// The ids taken and not yet handed out.
+    final class Batch {
+        let state: ListenerState
+        var ids: [EventID] = []
+        var index = 0
+
+        init(state: ListenerState) { self.state = state }
+
+        deinit {
+            guard index < ids.count else { return }
+            for id in ids[index...] { state.core.mark(id) }
+            state.core.wakeIfSleeping()
         }
 
-        nonisolated(nonsending) private mutating func nextID() async throws(ChannelError) -> EventID? {
-            if index == batch.count {
-                batch = try await state.next(deadline: nil)
+        nonisolated(nonsending) func next() async throws(ChannelError) -> EventID? {
+            if index == ids.count {
+                ids = try await state.next(deadline: nil)
                 index = 0
             }
             defer { index += 1 }
-            return batch[index]
+            return ids[index]
         }
     }
 }
