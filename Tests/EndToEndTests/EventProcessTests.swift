@@ -98,9 +98,9 @@ struct EventProcessTests {
             }
             #expect(try listener.waitForExit() == 0)
             // A lost wake-up is still found by the listener's 50 ms check, so
-            // only the time tells: lost ones would put most rounds near 25 ms.
-            let quick = latencies.filter { $0 < .milliseconds(20) }.count
-            #expect(quick * 10 >= rounds * 8, "only \(quick) of \(rounds) wake-ups within 20 ms; median \(latencies.sorted()[rounds / 2])")
+            // only the time tells: lost ones would put the median near 25 ms.
+            let median = latencies.sorted()[rounds / 2]
+            #expect(median < .milliseconds(15), "median wake-up \(median)")
             #expect(listener.output.split(separator: "\n").count == rounds)
         }
     }
