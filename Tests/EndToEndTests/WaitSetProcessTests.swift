@@ -47,6 +47,9 @@ struct WaitSetProcessTests {
                         #expect(key == doomed, "\(key): \(error)")
                         failure = error
                         continue
+                    case .events(let key, _):
+                        Issue.record("\(key) is no listener")
+                        continue
                     case nil:
                         if case .failed(let error) = ready.readiness {
                             #expect(ready.key == doomed, "\(ready.key): \(error)")

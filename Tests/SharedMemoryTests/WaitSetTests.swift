@@ -103,6 +103,8 @@ struct WaitSetTests {
                             ended.insert(key)
                         case .failed(let key, let error):
                             Issue.record("\(key) failed: \(error)")
+                        case .events(let key, _):
+                            Issue.record("\(key) is no listener")
                         case nil:
                             break
                         }
@@ -225,6 +227,39 @@ struct WaitSetTests {
         }
     }
 
+    @Test("An event listener in a set: a sleeping set is woken by a notify from another thread; ids arrive as events")
+    func listener() async throws {
+        try await withNames(2) { names in
+            var set = ChannelWaitSet()
+            let channel = set.add(try ChannelReceiver.open(names[0], creating: smallRing))
+            let events = set.add(try EventListener.open(names[1]))
+            #expect(blockingWait(set, .zero).isEmpty)
+            for round in 0..<20 {
+                let id = try #require(EventID(round * 100))
+                let notifying = Thread {
+                    usleep(2_000)
+                    do {
+                        let notifier = try EventNotifier.open(names[1], creating: false)
+                        try notifier.notify(id)
+                        try notifier.notify(id)
+                    } catch {
+                        Issue.record("notifier: \(error)")
+                    }
+                }
+                notifying.start()
+                #expect(blockingWait(set, .seconds(5)) == [ChannelWaitSet.Ready(key: events, readiness: .message)])
+                #expect(set.tryReceive(from: events) == .events(events, [id]), "round \(round): repeats coalesce")
+                while !notifying.isFinished { usleep(500) }
+            }
+            #expect(set.tryReceive(from: events) == nil)
+            let back = set.removeListener(events)
+            let handedBack = back != nil
+            #expect(handedBack && set.keys == [channel])
+            let notAListener = set.removeListener(channel) == nil
+            #expect(notAListener)
+        }
+    }
+
     @Test("The async wait is woken by a message and ends with .cancelled when its task is")
     func asyncWait() async throws {
         try await withNames(3) { names in
@@ -276,6 +311,8 @@ struct WaitSetTests {
                     ended += 1
                 case .failed(let key, let error):
                     Issue.record("\(key): \(error)")
+                case .events(let key, _):
+                    Issue.record("\(key) is no listener")
                 }
             }
             for thread in threads { while !thread.isFinished { usleep(1000) } }

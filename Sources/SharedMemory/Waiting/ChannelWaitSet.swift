@@ -89,6 +89,21 @@ public struct ChannelWaitSet: ~Copyable, Sendable {
         members.add(.subscriber(subscriber.reader))
     }
 
+    /// Adds an event listener; the set owns it until it is removed. Its
+    /// pending ids arrive as ``WaitSetMessage/events(_:_:)``.
+    @discardableResult
+    public mutating func add(_ listener: consuming EventListener) -> Key {
+        members.add(.listener(listener.state))
+    }
+
+    /// Takes the listener `key` out of the set and hands it back; `nil` when
+    /// `key` names no listener of this set.
+    public mutating func removeListener(_ key: Key) -> EventListener? {
+        guard case .listener(let state)? = members.member(key) else { return nil }
+        members.remove(key)
+        return EventListener(state: state)
+    }
+
     /// Takes the receiver `key` out of the set and hands it back; `nil` when
     /// `key` names no receiver of this set.
     public mutating func removeReceiver(_ key: Key) -> ChannelReceiver? {
@@ -163,6 +178,8 @@ public enum WaitSetMessage: Hashable, Sendable {
     case received(ChannelWaitSet.Key, [UInt8])
     /// A message from a subscriber.
     case published(ChannelWaitSet.Key, SubscriberMessage)
+    /// The ids an event listener took, in increasing order (at least one).
+    case events(ChannelWaitSet.Key, [EventID])
     /// The source's sender closed and every message is received; the source left the set.
     case ended(ChannelWaitSet.Key)
     /// The source failed (its sender died after every whole message was
@@ -172,7 +189,7 @@ public enum WaitSetMessage: Hashable, Sendable {
     /// The source the item comes from.
     public var key: ChannelWaitSet.Key {
         switch self {
-        case .received(let key, _), .published(let key, _), .ended(let key), .failed(let key, _): key
+        case .received(let key, _), .published(let key, _), .events(let key, _), .ended(let key), .failed(let key, _): key
         }
     }
 }

@@ -14,10 +14,12 @@ final class WaitSetMembers: @unchecked Sendable {
     enum Member {
         case receiver(RingReader)
         case subscriber(RingReader)
+        case listener(ListenerState)
 
         var source: any WaitSetSource {
             switch self {
             case .receiver(let reader), .subscriber(let reader): reader
+            case .listener(let state): state
             }
         }
     }
@@ -200,6 +202,9 @@ final class WaitSetMembers: @unchecked Sendable {
                 }
                 if reader.isDrainedAndClosed { throw ChannelError.closed }
                 return nil
+            case .listener(let state):
+                let ids = try state.core.take()
+                return ids.isEmpty ? nil : .events(entry.key, ids)
             }
         } catch .closed {
             entries.remove(at: index)

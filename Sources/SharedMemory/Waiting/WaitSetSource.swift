@@ -45,3 +45,21 @@ extension RingReader: WaitSetSource {
         try checkWriter()
     }
 }
+
+extension ListenerState: WaitSetSource {
+    var waitEvent: UnsafeMutablePointer<Atomic<UInt32>> { core.eventCounter }
+    var waitSleepers: UnsafeMutablePointer<Atomic<UInt32>> { core.sleepers }
+    var waitSleeping: UnsafeMutablePointer<Atomic<UInt32>> { core.listenerSleeping }
+    var waitBackend: any SharedMemoryBackend { core.system }
+
+    /// Pending ids are a message; the loads are sequentially consistent, as
+    /// the listener's own re-check before it sleeps.
+    func readiness() -> ChannelWaitSet.Readiness? {
+        core.anyPending() ? .message : nil
+    }
+
+    /// Notifiers hold no role, so only the segment can fail: a truncation.
+    func checkAlive() throws(ChannelError) {
+        try core.checkIntact()
+    }
+}
