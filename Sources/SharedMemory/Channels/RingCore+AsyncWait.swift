@@ -27,9 +27,7 @@ extension RingCore {
         let futexWord = UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self)
         while true {
             let seen = event.pointee.load(ordering: .acquiring)
-            // Count first, flag second, as the blocking wait does.
-            sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            sleeping.pointee.store(1, ordering: .relaxed)
+            SleeperCount(sleepers: sleepers, sleeping: sleeping).enter()
             let readyNow: Bool
             do { readyNow = try ready() } catch {
                 leaveAsyncSleep(sleepers, sleeping)
@@ -64,7 +62,6 @@ extension RingCore {
 
     @inline(__always)
     private func leaveAsyncSleep(_ sleepers: UnsafeMutablePointer<Atomic<UInt32>>, _ sleeping: UnsafeMutablePointer<Atomic<UInt32>>) {
-        sleeping.pointee.store(0, ordering: .relaxed)
-        sleepers.pointee.wrappingSubtract(1, ordering: .releasing)
+        SleeperCount(sleepers: sleepers, sleeping: sleeping).leave()
     }
 }

@@ -273,11 +273,7 @@ final class RingCore: @unchecked Sendable {
             let seen = event.pointee.load(ordering: .acquiring)
             // The role's own flag says it is counted, so that whoever takes the
             // role over from a process that died asleep can take it back out.
-            // Count first, flag second (and the reverse on leaving): a death
-            // between the two then leaves the count one too high, never one
-            // too low, which the model in Tests/Model/wakeup.pml checks.
-            sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            sleeping.pointee.store(1, ordering: .relaxed)
+            SleeperCount(sleepers: sleepers, sleeping: sleeping).enter()
             let readyNow: Bool
             do { readyNow = try ready() } catch {
                 leaveSleep(sleepers, sleeping)
@@ -308,17 +304,13 @@ final class RingCore: @unchecked Sendable {
 
     @inline(__always)
     private func leaveSleep(_ sleepers: UnsafeMutablePointer<Atomic<UInt32>>, _ sleeping: UnsafeMutablePointer<Atomic<UInt32>>) {
-        // Release: the cleared flag is visible no later than the decrement.
-        sleeping.pointee.store(0, ordering: .relaxed)
-        sleepers.pointee.wrappingSubtract(1, ordering: .releasing)
+        SleeperCount(sleepers: sleepers, sleeping: sleeping).leave()
     }
 
     /// Takes a role over from a process that died while counted as asleep:
     /// removes it from `sleepers`, so that writers stop making wake-up calls for it.
     func forgetDeadSleeper(_ sleepers: UnsafeMutablePointer<Atomic<UInt32>>, _ sleeping: UnsafeMutablePointer<Atomic<UInt32>>) {
-        if sleeping.pointee.exchange(0, ordering: .relaxed) != 0 {
-            sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
-        }
+        SleeperCount(sleepers: sleepers, sleeping: sleeping).forgetDead()
     }
 
     /// The flag of the writer (`nil`) or of reader slot `slot` that says it is counted asleep.

@@ -86,13 +86,11 @@ extension EventCore {
     /// death between the two leaves the count one too high, never too low.
     @inline(__always)
     private func enterSleep() {
-        sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        listenerSleeping.pointee.store(1, ordering: .relaxed)
+        SleeperCount(sleepers: sleepers, sleeping: listenerSleeping).enter()
     }
 
     @inline(__always)
     private func leaveSleep() {
-        listenerSleeping.pointee.store(0, ordering: .relaxed)
-        sleepers.pointee.wrappingSubtract(1, ordering: .releasing)
+        SleeperCount(sleepers: sleepers, sleeping: listenerSleeping).leave()
     }
 }

@@ -163,9 +163,7 @@ final class EventCore: @unchecked Sendable {
                                              backend: segment.segment.backend))
         }
         // A listener that died counted asleep left its count behind.
-        if listenerSleeping.pointee.exchange(0, ordering: .relaxed) != 0 {
-            sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
-        }
+        SleeperCount(sleepers: sleepers, sleeping: listenerSleeping).forgetDead()
         return true
     }
 

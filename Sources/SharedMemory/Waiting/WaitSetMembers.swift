@@ -86,9 +86,7 @@ final class WaitSetMembers: @unchecked Sendable {
         for entry in entries {
             let source = entry.member.source
             let seen = source.waitEvent.pointee.load(ordering: .acquiring)
-            // Count first, flag second, as the single wait does.
-            source.waitSleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            source.waitSleeping.pointee.store(1, ordering: .relaxed)
+            SleeperCount(sleepers: source.waitSleepers, sleeping: source.waitSleeping).enter()
             words.append(FutexWord(UnsafeMutableRawPointer(source.waitEvent).assumingMemoryBound(to: UInt32.self), expected: seen))
         }
         return words
@@ -98,8 +96,7 @@ final class WaitSetMembers: @unchecked Sendable {
     private func withdraw() {
         for entry in entries {
             let source = entry.member.source
-            source.waitSleeping.pointee.store(0, ordering: .relaxed)
-            source.waitSleepers.pointee.wrappingSubtract(1, ordering: .releasing)
+            SleeperCount(sleepers: source.waitSleepers, sleeping: source.waitSleeping).leave()
         }
     }
 
