@@ -24,12 +24,7 @@ struct ListenCommand: ToolCommand {
     @Argument(help: "The events segment's name.")
     var name: String
 
-    @Option(help: ArgumentHelp("Stop after this many event ids.", valueName: "n"))
-    var count: Int?
-
-    @Option(help: ArgumentHelp("Fail when no event arrives for this many seconds (by default, wait as long as it takes).",
-                               valueName: "seconds"))
-    var timeout: Double?
+    @OptionGroup var limits: StreamLimits
 
     @Option(help: ArgumentHelp("How to wait: adaptive (spin briefly, then sleep), sleep (sleep at once) or spin (never sleep).",
                                valueName: "mode"))
@@ -48,23 +43,12 @@ struct ListenCommand: ToolCommand {
         }
     }
 
-    func validate() throws {
-        if let count, count < 1 { throw ValidationError("--count must be at least 1, not \(count).") }
-        if let timeout, !(timeout > 0 && timeout < 1e9) {
-            throw ValidationError("--timeout must be a positive number of seconds, not \(timeout).")
-        }
-    }
-
-    /// The longest single wait, so that a signal is noticed within it.
-    static let waitSlice = Duration.milliseconds(250)
-
     func execute() throws {
         let name = try segmentName(name)
         let interruption = Interruption()
         let listener = try EventListener.open(name, wait: wait.strategy)
         let lines = LineWriter()
-        let patience = timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) }
-        var deadline = patience.map { ContinuousClock.now + $0 }
+        var patience = StreamLimits.Patience(limits)
         var printed = 0
         // Ids taken beyond --count stay pending for the next listener.
         var pending: [EventID] = []
@@ -73,23 +57,18 @@ struct ListenCommand: ToolCommand {
                 try? notifier.notify(ids: pending)
             }
         }
-        while count.map({ printed < $0 }) ?? true {
+        while limits.wantsMore(after: printed) {
             if pending.isEmpty {
                 if let number = interruption.caughtSignal {
                     writeToStandardError("shm listen: stopped by \(signalName(number)) after \(Format.count(printed, "event"))\n")
                     throw ExitCode(128 + number)
                 }
-                var slice = Self.waitSlice
-                if let deadline {
-                    let left = deadline - .now
-                    if left <= .zero {
-                        throw ToolError("no event arrived on \(name.posixName) within \(Format.seconds(timeout ?? 0)) s (after \(Format.count(printed, "event")))")
-                    }
-                    slice = min(slice, left)
+                guard let slice = patience.nextSlice() else {
+                    throw ToolError("no event arrived on \(name.posixName) within \(Format.seconds(limits.timeout ?? 0)) s (after \(Format.count(printed, "event")))")
                 }
                 pending = try Self.take(listener, timeout: slice)
                 if pending.isEmpty { continue }
-                if let patience { deadline = .now + patience }
+                patience.restart()
             }
             let id = pending.removeFirst()
             try Self.write(id, to: lines)

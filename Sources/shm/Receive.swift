@@ -32,49 +32,26 @@ struct ReceiveCommand: ToolCommand {
     @Argument(help: "The channel's name.")
     var name: String
 
-    @Option(help: ArgumentHelp("Stop after this many messages.", valueName: "n"))
-    var count: Int?
+    @OptionGroup var limits: StreamLimits
 
     @OptionGroup var shape: ChannelShapeOptions
 
-    @Option(help: ArgumentHelp("Fail when no message arrives for this many seconds (by default, wait as long as it takes).",
-                               valueName: "seconds"))
-    var timeout: Double?
-
-    func validate() throws {
-        if let count, count < 1 { throw ValidationError("--count must be at least 1, not \(count).") }
-        if let timeout, !(timeout > 0 && timeout < 1e9) {
-            throw ValidationError("--timeout must be a positive number of seconds, not \(timeout).")
-        }
-    }
-
-    /// The longest single wait, so that a signal is noticed within it. It is
-    /// several times the channel's check of its peer (every 50 ms), which
-    /// runs only inside a wait: a shorter slice would end every wait before
-    /// a dead sender is noticed.
-    static let waitSlice = Duration.milliseconds(250)
 
     func execute() throws {
         let name = try segmentName(name)
         let interruption = Interruption()
         let receiver = try ChannelReceiver.open(name, creating: RingConfiguration(capacity: shape.capacity.value))
         let lines = LineWriter()
-        let patience = timeout.map { Duration.nanoseconds(Int64($0 * 1e9)) }
-        var deadline = patience.map { ContinuousClock.now + $0 }
+        var patience = StreamLimits.Patience(limits)
         var received = 0
         var ended = false
         do {
-            while count.map({ received < $0 }) ?? true {
+            while limits.wantsMore(after: received) {
                 if let number = interruption.caughtSignal {
                     writeToStandardError("shm recv: stopped by \(signalName(number)) after \(Format.count(received, "message")); the rest stays in \(name.posixName)\n")
                     throw ExitCode(128 + number)
                 }
-                var slice = Self.waitSlice
-                if let deadline {
-                    let left = deadline - .now
-                    if left <= .zero { throw ChannelError.timedOut }
-                    slice = min(slice, left)
-                }
+                guard let slice = patience.nextSlice() else { throw ChannelError.timedOut }
                 let next = try Self.next(receiver, timeout: slice, lines: lines)
                 if next == .end {
                     ended = true
@@ -82,7 +59,7 @@ struct ReceiveCommand: ToolCommand {
                 }
                 if next == .message {
                     received += 1
-                    if let patience { deadline = .now + patience }
+                    patience.restart()
                 }
             }
         } catch let error as ChannelError {
@@ -91,7 +68,7 @@ struct ReceiveCommand: ToolCommand {
                 try? SharedMemorySegment.remove(name)
                 throw ToolError("\(who) died without closing the channel, after \(Format.count(received, "message")); removed \(name.posixName)")
             case .timedOut:
-                throw ToolError("no message arrived on \(name.posixName) within \(Format.seconds(timeout ?? 0)) s (after \(Format.count(received, "message")))")
+                throw ToolError("no message arrived on \(name.posixName) within \(Format.seconds(limits.timeout ?? 0)) s (after \(Format.count(received, "message")))")
             default:
                 throw error
             }

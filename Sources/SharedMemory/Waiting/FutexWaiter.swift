@@ -76,10 +76,33 @@ final class FutexWaiter: @unchecked Sendable {
         _ ticket: Ticket, word: UnsafeMutablePointer<UInt32>, expected: UInt32,
         deadline: ContinuousClock.Instant, continuation: UnsafeContinuation<Void, Never>
     ) {
-        let (resumeNow, start) = state.withLock { state -> (Bool, Bool) in
-            if state.cancelledEarly.remove(ticket) != nil { return (true, false) }
+        enqueue(ticket, continuation) { state in
             state.registrations[ticket] = Registration(word: FutexWord(word, expected: expected), deadline: deadline,
                                                        continuation: continuation)
+        }
+    }
+
+    /// Registers a wait on several words: `continuation` resumes once any
+    /// word no longer holds its expected value (or a wake-up on one came), at
+    /// `deadline`, or on ``cancel(_:)`` of `ticket`, whichever is first.
+    func registerGroup(
+        _ ticket: Ticket, words: [FutexWord], deadline: ContinuousClock.Instant,
+        continuation: UnsafeContinuation<Void, Never>
+    ) {
+        enqueue(ticket, continuation) { state in
+            state.groups[ticket] = GroupRegistration(words: words, deadline: deadline, continuation: continuation)
+        }
+    }
+
+    /// Stores a registration with `store` under the lock, unless `ticket` was
+    /// cancelled before it came (then `continuation` resumes at once); starts
+    /// the waiting thread the first time, and wakes it to read the registrations.
+    private func enqueue(
+        _ ticket: Ticket, _ continuation: UnsafeContinuation<Void, Never>, store: (inout State) -> Void
+    ) {
+        let (resumeNow, start) = state.withLock { state -> (Bool, Bool) in
+            if state.cancelledEarly.remove(ticket) != nil { return (true, false) }
+            store(&state)
             let start = !state.threadStarted
             state.threadStarted = true
             return (false, start)
@@ -90,31 +113,6 @@ final class FutexWaiter: @unchecked Sendable {
         }
         if start && !startThread() {
             // No thread: the wait ends at once, and the caller's loop polls.
-            cancel(ticket)
-            return
-        }
-        poke()
-    }
-
-    /// Registers a wait on several words: `continuation` resumes once any
-    /// word no longer holds its expected value (or a wake-up on one came), at
-    /// `deadline`, or on ``cancel(_:)`` of `ticket`, whichever is first.
-    func registerGroup(
-        _ ticket: Ticket, words: [FutexWord], deadline: ContinuousClock.Instant,
-        continuation: UnsafeContinuation<Void, Never>
-    ) {
-        let (resumeNow, start) = state.withLock { state -> (Bool, Bool) in
-            if state.cancelledEarly.remove(ticket) != nil { return (true, false) }
-            state.groups[ticket] = GroupRegistration(words: words, deadline: deadline, continuation: continuation)
-            let start = !state.threadStarted
-            state.threadStarted = true
-            return (false, start)
-        }
-        if resumeNow {
-            continuation.resume()
-            return
-        }
-        if start && !startThread() {
             cancel(ticket)
             return
         }
