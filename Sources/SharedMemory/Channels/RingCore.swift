@@ -4,10 +4,14 @@ import Synchronization
 
 /// A ring mapped into this process: the shared words, the data area, and the
 /// waiting protocol that writers and readers share.
+///
+/// A ring fills a managed segment's payload (a channel or a publish/subscribe
+/// ring, segment kind 1) or one region of a service segment (kind 3, see
+/// <doc:ServiceProtocol>), which holds several rings in one mapping.
 @usableFromInline
 final class RingCore: @unchecked Sendable {
-    let segment: ManagedSegment
-    let view: MappedView
+    /// The mapping the ring lives in, shared with the other rings of a service segment.
+    let mapping: RingMapping
     let base: UnsafeMutableRawPointer
     @usableFromInline let data: UnsafeMutableRawPointer
     let capacity: Int
@@ -25,7 +29,9 @@ final class RingCore: @unchecked Sendable {
     let flavour: Flavour
     let system: any SharedMemoryBackend
     let descriptor: Int32
-    /// The view's registration with the SIGBUS guard: a peer that truncates
+    /// The file offset of the writer's lock byte; reader slot `k` locks the byte `1 + k` after it.
+    let lockBase: UInt64
+    /// The mapping's registration with the SIGBUS guard: a peer that truncates
     /// the segment trips it instead of killing this process.
     @usableFromInline let mappingGuard: MappingGuard
 
@@ -34,19 +40,29 @@ final class RingCore: @unchecked Sendable {
         case publishSubscribe = 1
     }
 
-    var name: SegmentName { segment.name }
+    var name: SegmentName { mapping.segment.name }
 
-    /// Checks and maps a ring. `flavour` is the kind of ring the caller
-    /// expects (`nil`: either); `access` is `.readOnly` for inspection.
-    init(segment: consuming ManagedSegment, expected flavour: Flavour?, access: SharedMemorySegment.Access = .readWrite) throws(ChannelError) {
-        let view: MappedView
-        do { view = try segment.map(access: access) } catch { throw .segment(error) }
-        let base = view.unsafeBaseAddress
-        func load32(_ offset: Int) -> UInt32 { UInt32(littleEndian: base.load(fromByteOffset: offset, as: UInt32.self)) }
+    /// Checks and maps a ring that fills a managed segment's payload.
+    /// `flavour` is the kind of ring the caller expects (`nil`: either);
+    /// `access` is `.readOnly` for inspection.
+    convenience init(segment: consuming ManagedSegment, expected flavour: Flavour?, access: SharedMemorySegment.Access = .readWrite) throws(ChannelError) {
         let name = segment.name.posixName
         guard segment.header.kind == RingLayout.segmentKind else {
             throw .badChannel("\(name) is a managed segment of kind \(segment.header.kind), not a channel")
         }
+        let mapping = try RingMapping(segment: segment, access: access)
+        try self.init(mapping: mapping, offset: 0, size: mapping.view.count, lockBase: 0, expected: flavour)
+    }
+
+    /// Checks a ring that fills `size` bytes at payload offset `offset` of
+    /// `mapping` (a multiple of 64), whose lock bytes start at file offset `lockBase`.
+    init(mapping: RingMapping, offset: Int, size: Int, lockBase: UInt64, expected flavour: Flavour?) throws(ChannelError) {
+        let name = mapping.segment.name.posixName
+        guard offset >= 0, offset & 63 == 0, size > 0, offset <= mapping.view.count - size else {
+            throw .badChannel("\(name): a ring of \(size) bytes at offset \(offset) does not fit its \(mapping.view.count) bytes")
+        }
+        let base = mapping.view.unsafeBaseAddress + offset
+        func load32(_ offset: Int) -> UInt32 { UInt32(littleEndian: base.load(fromByteOffset: offset, as: UInt32.self)) }
         guard load32(RingLayout.Offset.magic) == RingLayout.magic else {
             throw .badChannel("\(name) has no ring magic")
         }
@@ -62,8 +78,8 @@ final class RingCore: @unchecked Sendable {
         try configuration.validate()
         let messageType = try MessageTypeIdentity.read(from: UnsafeRawPointer(base), ringName: name)
         guard (1...RingLayout.maxSlots).contains(slots),
-              RingLayout.payloadSize(capacity: capacity, slots: slots) == view.count else {
-            throw .badChannel("\(name) has \(slots) reader slots and \(capacity) bytes of data, which do not fill its \(view.count) bytes")
+              RingLayout.payloadSize(capacity: capacity, slots: slots) == size else {
+            throw .badChannel("\(name) has \(slots) reader slots and \(capacity) bytes of data, which do not fill its \(size) bytes")
         }
         guard let policy = SlowSubscriberPolicy(rawValue: load32(RingLayout.Offset.policy)),
               let actual = Flavour(rawValue: load32(RingLayout.Offset.flavour)) else {
@@ -83,21 +99,11 @@ final class RingCore: @unchecked Sendable {
         self.flavour = actual
         self.base = base
         self.data = base + RingLayout.dataOffset(slots: slots)
-        self.system = segment.segment.backend.implementation
-        self.descriptor = segment.segment.handle.descriptor
-        do {
-            mappingGuard = try system.guardMapping(base, length: view.count, writable: access == .readWrite)
-        } catch {
-            throw .segment(SharedMemoryError(operation: .map, errno: error, systemCall: "cshm_guard_register",
-                                             backend: segment.segment.backend))
-        }
-        self.view = view
-        self.segment = segment
-    }
-
-    deinit {
-        // Before the view is unmapped, as the guard requires.
-        system.unguardMapping(mappingGuard)
+        self.system = mapping.system
+        self.descriptor = mapping.descriptor
+        self.mappingGuard = mapping.mappingGuard
+        self.lockBase = lockBase
+        self.mapping = mapping
     }
 
     /// Opens the ring `name`, creating it with `configuration` when it does not exist.
@@ -155,35 +161,35 @@ final class RingCore: @unchecked Sendable {
 
     // MARK: Roles
 
-    /// The lock byte of the writer (0) or of reader slot `slot` (1 + slot).
-    static func lockByte(slot: Int?) -> UInt64 { slot.map { UInt64(1 + $0) } ?? 0 }
+    /// The lock byte of the writer (``lockBase``) or of reader slot `slot` (``lockBase`` + 1 + slot).
+    func lockByte(slot: Int?) -> UInt64 { lockBase + (slot.map { UInt64(1 + $0) } ?? 0) }
 
     /// Takes the role's lock; `false` when another process holds it.
     func claimRole(slot: Int?) throws(ChannelError) -> Bool {
         do {
-            try system.rangeLock(descriptor, offset: Self.lockByte(slot: slot), length: 1, exclusive: true)
+            try system.rangeLock(descriptor, offset: lockByte(slot: slot), length: 1, exclusive: true)
             return true
         } catch .wouldBlock {
             return false
         } catch {
             throw .segment(SharedMemoryError(operation: .open, errno: error, systemCall: "fcntl(F_OFD_SETLK)",
-                                             backend: segment.segment.backend))
+                                             backend: mapping.segment.segment.backend))
         }
     }
 
     func releaseRole(slot: Int?) {
-        try? system.rangeUnlock(descriptor, offset: Self.lockByte(slot: slot), length: 1)
+        try? system.rangeUnlock(descriptor, offset: lockByte(slot: slot), length: 1)
     }
 
     /// Whether some process holds the role's lock.
     func roleIsHeld(slot: Int?) -> Bool {
-        (try? system.rangeIsLocked(descriptor, offset: Self.lockByte(slot: slot), length: 1)) ?? true
+        (try? system.rangeIsLocked(descriptor, offset: lockByte(slot: slot), length: 1)) ?? true
     }
 
     // MARK: Trust
 
     /// The file size the ring needs: the managed header and the payload.
-    var fileSize: UInt64 { UInt64(SegmentHeader.size + view.count) }
+    var fileSize: UInt64 { UInt64(SegmentHeader.size + mapping.view.count) }
 
     /// Whether the segment was truncated under this process: a fault in
     /// the mapping was absorbed, or the file is shorter than the ring.
