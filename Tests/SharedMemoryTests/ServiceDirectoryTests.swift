@@ -116,7 +116,8 @@ struct ServiceDirectoryTests {
                     let listed = ServiceDirectory.list()
                     #expect(listed.filter { $0.name == "/" + ring }.map(\.kind) == [.channel])
                     #expect(!listed.contains { $0.name == "/" + plain })
-                    #expect(listed.map(\.name) == listed.map(\.name).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+                    let order = listed.map(\.segmentName.bytes)
+                    #expect(order == order.sorted { $0.lexicographicallyPrecedes($1) })
                     let plainName = try SegmentName(plain), missingName = try SegmentName(missing)
                     guard case .badChannel = caught({ () throws(ChannelError) in try ServiceDirectory.describe(plainName) }) else {
                         Issue.record("a plain managed segment was described as a service")
@@ -192,6 +193,42 @@ struct ServiceDirectoryTests {
                 _ = consume segment
                 _ = consume publisher
             }
+        }
+    }
+
+    @Test("Ring layout 4's words are read: the writer's and each reader's pid, the history depth")
+    func layoutFourWords() throws {
+        try withUniqueName("svc") { name in
+            let segmentName = try SegmentName(name)
+            let publisher = try Publisher.open(segmentName, creating: PublishSubscribeConfiguration(
+                ring: RingConfiguration(capacity: 4096), subscriberSlots: 2))
+            let subscriber = try Subscriber.open(segmentName, creating: nil)
+            let slot = try #require(try ServiceDirectory.describe(segmentName).alive(.subscriber).first?.slot)
+            let segment = try ManagedSegment.open(segmentName, access: .readWrite)
+            let view = try segment.map(length: RingLayout.Offset.slots0 + 64 * 2)
+            let base = view.unsafeBaseAddress
+            // The words a layout-4 writer and reader fill in, written here by hand.
+            base.storeBytes(of: UInt32(4).littleEndian, toByteOffset: RingLayout.Offset.version, as: UInt32.self)
+            base.storeBytes(of: UInt32(16).littleEndian, toByteOffset: RingServiceDescriber.Layout4.historyDepth, as: UInt32.self)
+            base.storeBytes(of: UInt32(4242).littleEndian, toByteOffset: RingServiceDescriber.Layout4.writerPID, as: UInt32.self)
+            base.storeBytes(of: UInt32(777).littleEndian,
+                            toByteOffset: RingLayout.Offset.slots0 + 64 * slot + RingServiceDescriber.Layout4.slotPID, as: UInt32.self)
+            var info = try ServiceDirectory.describe(segmentName)
+            #expect(info.problem == nil && info.configuration.layoutVersion == 4 && info.configuration.historyDepth == 16)
+            #expect(info.alive(.publisher).first?.pid == 4242)
+            #expect(info.alive(.subscriber).first?.pid == 777)
+            // A pid no process can have is no pid; liveness stays the lock's.
+            base.storeBytes(of: UInt32.max, toByteOffset: RingServiceDescriber.Layout4.writerPID, as: UInt32.self)
+            info = try ServiceDirectory.describe(segmentName)
+            #expect(info.participants.first { $0.role == .publisher } == ServiceParticipant(role: .publisher, alive: true))
+            // An unknown later version is refused by name.
+            base.storeBytes(of: UInt32(99).littleEndian, toByteOffset: RingLayout.Offset.version, as: UInt32.self)
+            info = try ServiceDirectory.describe(segmentName)
+            #expect(info.problem?.contains("ring layout version 99") == true)
+            _ = consume view
+            _ = consume segment
+            _ = consume subscriber
+            _ = consume publisher
         }
     }
 

@@ -47,7 +47,8 @@ extension ServiceDirectory {
 extension Publisher {
     /// Waits until at least `count` subscribers are attached and alive, as
     /// ``ServiceDirectory/waitForParticipants(_:role:count:timeout:backend:)``
-    /// tells it; throws ``ChannelError/timedOut`` when `timeout` passes first.
+    /// tells it (by the ring's name); throws ``ChannelError/timedOut`` when
+    /// `timeout` passes first.
     public func waitForSubscribers(_ count: Int = 1, timeout: Duration) throws(ChannelError) {
         try ServiceDirectory.waitForParticipants(name, role: .subscriber, count: count, timeout: timeout)
     }
@@ -56,7 +57,8 @@ extension Publisher {
 extension ChannelSender {
     /// Waits until the channel's receiver is attached and alive, as
     /// ``ServiceDirectory/waitForParticipants(_:role:count:timeout:backend:)``
-    /// tells it; throws ``ChannelError/timedOut`` when `timeout` passes first.
+    /// tells it (by the channel's name); throws ``ChannelError/timedOut``
+    /// when `timeout` passes first.
     public func waitForReceiver(timeout: Duration) throws(ChannelError) {
         try ServiceDirectory.waitForParticipants(name, role: .receiver, count: 1, timeout: timeout)
     }
