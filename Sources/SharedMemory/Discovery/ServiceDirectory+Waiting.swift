@@ -24,7 +24,8 @@ extension ServiceDirectory {
         backend: SharedMemorySegment.Backend = .default
     ) throws(ChannelError) -> ServiceInfo {
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: max(.zero, timeout))
+        // Cut to at most a century, so that now plus it cannot overflow.
+        let deadline = clock.now.advanced(by: min(max(.zero, timeout), longestTimeout))
         while true {
             switch lookUp(name, backend: backend) {
             case .success(let info):
