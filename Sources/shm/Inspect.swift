@@ -14,7 +14,11 @@ struct InspectCommand: ToolCommand {
             shows its size, owner and mode. A channel or publish/subscribe ring (kind 1) also shows \
             its kind, slow-subscriber policy, capacity, largest message, the writer's state, the \
             messages and bytes published, how full it is, and for each reader its slot, whether it \
-            is attached, what it received and missed, and how far behind it is.
+            is attached, what it received and missed, and how far behind it is. Any service \
+            (a ring or an events segment) also shows its participants: each role, its reader \
+            slot, whether it is alive (a process holds the role's lock, as the kernel says), its \
+            self-reported pid when the layout has one, and what it received. With --json the \
+            service is the object `service`, in the form of `shm list --services --json`.
             """)
 
     @Argument(help: "The segment's name.")
@@ -30,6 +34,7 @@ struct InspectCommand: ToolCommand {
         if facts.isChannel {
             channel = Result { () throws(ChannelError) in try ChannelStatus.read(name) }
         }
+        let service = facts.info.header.map { $0.kind != 0 } == true ? try? ServiceDirectory.describe(name) : nil
         let output = OutputBuffer()
         if json {
             var object = facts.json
@@ -39,9 +44,11 @@ struct InspectCommand: ToolCommand {
             case .failure(let error): object["channel_error"] = describe(error)
             case nil: break
             }
+            object["service"] = jsonValue(service.map { ServiceFacts($0).json })
             try printJSON(object, to: output)
         } else {
             try output.append(Self.text(facts, channel))
+            if let service { try output.append("service:\n" + ServiceFacts(service).text) }
         }
         try output.flush()
     }

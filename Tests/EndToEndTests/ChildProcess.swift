@@ -154,6 +154,18 @@ final class ChildProcess {
         _ = write(inputDescriptor, "\n", 1)
     }
 
+    /// Writes `text` to the program's standard input, all of it (unless the program has exited).
+    func writeInput(_ text: String) {
+        guard !inputClosed else { return }
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { write(inputDescriptor, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+
     /// Closes standard input: the program sees its end.
     func closeInput() {
         guard !inputClosed else { return }

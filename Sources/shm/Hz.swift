@@ -1,0 +1,89 @@
+import ArgumentParser
+import SampleSupport
+import SharedMemory
+
+/// `shm hz NAME`: a service's message rate, one line per window.
+struct HzCommand: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hz",
+        abstract: "Show a service's message rate, one line per window.",
+        discussion: """
+            Reads the service's published-messages counter without attaching to it (read-only: \
+            no lock is taken and nothing is written) at the start and at the end of every window, \
+            and prints one line per window: `rate: R msg/s  total: T`, with R the messages \
+            published during the window per second and T the counter at its end. Works for \
+            channels and publish/subscribe rings; an events segment counts no notifications, so \
+            its rate is not measurable and hz says so and fails. A counter that goes back (the \
+            service was made anew) counts from 0. Stops after --count lines, at SIGINT or \
+            SIGTERM, or when the service is removed.
+            """)
+
+    @Argument(help: "The service's name.")
+    var name: String
+
+    @Option(help: ArgumentHelp("Seconds each rate is measured over.", valueName: "seconds"))
+    var window: Double = 1
+
+    @Option(help: ArgumentHelp("Stop after this many lines.", valueName: "n"))
+    var count: Int?
+
+    func validate() throws {
+        guard window >= 0.01 && window <= 86400 else {
+            throw ValidationError("--window must be between 0.01 and 86400 seconds, not \(window).")
+        }
+        if let count, count < 1 { throw ValidationError("--count must be at least 1, not \(count).") }
+    }
+
+    func execute() throws {
+        let name = try segmentName(name)
+        let interruption = Interruption()
+        guard var previous = try Self.published(name) else {
+            throw ToolError("no segment named \(name.posixName) exists")
+        }
+        var previousTime = ContinuousClock.now
+        let output = OutputBuffer()
+        var shown = 0
+        while count.map({ shown < $0 }) ?? true {
+            if interruption.sleep(seconds: window) { break }
+            let now = ContinuousClock.now
+            guard let published = try Self.published(name) else {
+                try output.append("\(name.posixName) was removed\n")
+                try output.flush()
+                return
+            }
+            let elapsed = now - previousTime
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            try output.append(Self.line(published: published, previous: previous, seconds: seconds) + "\n")
+            try output.flush()
+            previous = published
+            previousTime = now
+            shown += 1
+        }
+    }
+
+    /// The service's published counter; `nil` when the name no longer exists.
+    static func published(_ name: SegmentName) throws -> UInt64? {
+        let info: ServiceInfo
+        do {
+            info = try ServiceDirectory.describe(name)
+        } catch {
+            if case .segment(let inner) = error, inner.errno == .noSuchFileOrDirectory { return nil }
+            throw error
+        }
+        if let problem = info.problem { throw ToolError(problem) }
+        guard let published = info.counters.published else {
+            throw ToolError("\(name.posixName) is \(info.kind.map { "an \($0.rawValue) service" } ?? "a service") that counts no messages: its rate is not measurable")
+        }
+        return published
+    }
+
+    /// `rate: R msg/s  total: T`.
+    static func line(published: UInt64, previous: UInt64, seconds: Double) -> String {
+        // A counter that went back belongs to a service made anew, or to a hostile peer.
+        let increase = published >= previous ? published - previous : published
+        let rate = seconds > 0 && seconds.isFinite ? Double(increase) / seconds : 0
+        // Format.decimal works in Int: a hostile jump of the counter must not overflow it.
+        let shown = min(rate, 1e15)
+        return "rate: \(Format.decimal(shown, places: 1)) msg/s  total: \(published)"
+    }
+}
