@@ -18,7 +18,7 @@ protocol ServiceDescriber {
 /// The describers of every service kind this library knows.
 enum ServiceDescribers {
     /// One per segment kind.
-    static var all: [any ServiceDescriber.Type] { [RingServiceDescriber.self, EventsServiceDescriber.self] }
+    static var all: [any ServiceDescriber.Type] { [RingServiceDescriber.self, EventsServiceDescriber.self, ServiceSegmentDescriber.self] }
 
     /// The describer of segment kind `kind`, if any.
     static func describer(of kind: UInt32) -> (any ServiceDescriber.Type)? {

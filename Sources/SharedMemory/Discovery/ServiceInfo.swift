@@ -9,6 +9,12 @@ public enum ServiceKind: String, Hashable, Sendable, CaseIterable {
     case publishSubscribe = "publish-subscribe"
     /// An events segment: notifiers and one listener (segment kind 2).
     case events
+    /// A many-to-one channel: senders and one receiver (segment kind 3, pattern 1).
+    case manyToOne = "many-to-one"
+    /// A topic: several publishers and several subscribers (segment kind 3, pattern 2).
+    case topic
+    /// A request/response service: clients and one server (segment kind 3, pattern 3).
+    case requestResponse = "request-response"
 }
 
 /// A process's part in a service, found by ``ServiceDirectory``.
@@ -34,6 +40,10 @@ public struct ServiceParticipant: Hashable, Sendable {
         case notifier
         /// The one process that listens to an events segment.
         case listener
+        /// A process that sends requests to a request/response service.
+        case client
+        /// The one process that answers a request/response service's requests.
+        case server
     }
 
     /// The participant's role.
@@ -88,6 +98,8 @@ public struct ServiceConfiguration: Hashable, Sendable {
     public var historyDepth: Int?
     /// How many event ids an events segment has.
     public var eventIDs: Int?
+    /// How many senders, publishers or clients a service segment takes at once.
+    public var memberSlots: Int?
 
     /// A configuration with no field known.
     public init() {}
