@@ -12,9 +12,11 @@ struct InspectCommand: ToolCommand {
             A managed segment shows its header: layout version, kind, payload size, creator (and \
             whether it is alive), lifetime, who uses it and whether it is stale. A raw segment \
             shows its size, owner and mode. A channel or publish/subscribe ring (kind 1) also shows \
-            its kind, slow-subscriber policy, capacity, largest message, the writer's state, the \
-            messages and bytes published, how full it is, and for each reader its slot, whether it \
-            is attached, what it received and missed, and how far behind it is.
+            its kind, slow-subscriber policy, capacity, largest message, history depth, the writer's \
+            state and self-reported pid, the messages and bytes published, how full it is, and for \
+            each reader its slot, whether it is attached, its self-reported pid, what it received and \
+            missed, and how far behind it is. A self-reported pid is what the process wrote into the \
+            ring, as its own pid namespace sees it: any process can write it, so it is a hint only.
             """)
 
     @Argument(help: "The segment's name.")
@@ -94,7 +96,9 @@ struct InspectCommand: ToolCommand {
             ("capacity", ByteFormat.describe(status.capacity)),
             ("max message", ByteFormat.describe(status.maxMessageSize)),
             ("reader slots", String(status.slots)),
-            ("writer", status.writer.rawValue),
+            ("history", status.historyDepth == 0 ? "none" : "\(status.historyDepth) messages"),
+            ("writer", status.writer.rawValue
+                + (status.writerSelfReportedPid.map { ", pid \($0) (self-reported)" } ?? "")),
             ("published", "\(status.published) messages, \(ByteFormat.describe(Int(clamping: status.bytesPublished)))"),
             ("fill", "\(status.fill) bytes, \(Format.decimal(percent, places: 1))% of the capacity"),
         ]
@@ -102,10 +106,11 @@ struct InspectCommand: ToolCommand {
         var text = aligned(fields, indent: "  ")
         if !status.readers.isEmpty {
             text += "  readers:\n"
-            var table = Table([("SLOT", .right), ("ATTACHED", .left), ("RECEIVED", .right), ("MISSED", .right),
-                               ("BEHIND", .right), ("BEHIND BYTES", .right)])
+            var table = Table([("SLOT", .right), ("ATTACHED", .left), ("PID (SELF-REPORTED)", .right), ("RECEIVED", .right),
+                               ("MISSED", .right), ("BEHIND", .right), ("BEHIND BYTES", .right)])
             for reader in status.readers {
-                table.add([String(reader.slot), reader.attached ? "yes" : "no", String(reader.received),
+                table.add([String(reader.slot), reader.attached ? "yes" : "no",
+                           reader.selfReportedPid.map(String.init) ?? "-", String(reader.received),
                            String(reader.missed), String(reader.messagesBehind), String(reader.bytesBehind)])
             }
             for line in table.render(bold: false).split(separator: "\n") { text += "    " + line + "\n" }
@@ -127,7 +132,9 @@ struct InspectCommand: ToolCommand {
             "capacity": status.capacity,
             "max_message": status.maxMessageSize,
             "slots": status.slots,
+            "history_depth": status.historyDepth,
             "writer": status.writer.rawValue,
+            "writer_pid_self_reported": status.writerSelfReportedPid.map { $0 as Any } ?? NSNull(),
             "published_messages": status.published,
             "published_bytes": status.bytesPublished,
             "fill_bytes": status.fill,
@@ -135,6 +142,7 @@ struct InspectCommand: ToolCommand {
                 [
                     "slot": reader.slot,
                     "attached": reader.attached,
+                    "pid_self_reported": reader.selfReportedPid.map { $0 as Any } ?? NSNull(),
                     "received": reader.received,
                     "missed": reader.missed,
                     "behind_messages": reader.messagesBehind,
