@@ -111,9 +111,8 @@ public struct Subscriber: ~Copyable, Sendable {
     /// that keeps a history (``PublishSubscribeConfiguration/history``), the
     /// first messages received are the last ones published that the history
     /// still holds, then the live stream follows with no gap and no duplicate;
-    /// otherwise (or with `history` false) the first message received is the
-    /// next one published.
-    /// - Parameter history: whether to receive the ring's history first (default `true`).
+    /// otherwise, or when `history` is `false`, the first message received is
+    /// the next one published.
     /// - Throws: ``ChannelError/busy(_:)`` when every subscriber slot is taken.
     public static func open(
         _ name: SegmentName, creating configuration: PublishSubscribeConfiguration? = PublishSubscribeConfiguration(),
