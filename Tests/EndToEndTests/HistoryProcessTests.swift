@@ -39,6 +39,16 @@ struct HistoryProcessTests {
             let publisher = try ChildProcess("shm-test-peer", ["send", name, "--history", "\(depth)", "--capacity", "4096",
                                                                "--pace-us", "250"] + common)
             try publisher.waitForOutput(containing: "ready")
+            if seed == 1 {
+                // shm inspect shows the history and the publisher's pid, marked self-reported.
+                let inspection = try ShmToolTests.inspection(name)
+                let status = try #require(inspection["channel"] as? [String: Any])
+                #expect(status["history_depth"] as? Int == Int(depth))
+                #expect(status["writer_pid_self_reported"] as? Int == Int(publisher.process.processIdentifier))
+                let text = try ShmToolTests.shm("inspect", name)
+                #expect(text.output.contains("history:      16 messages"), "\(text.output)")
+                #expect(text.output.contains("writer:       attached, pid \(publisher.process.processIdentifier) (self-reported)"), "\(text.output)")
+            }
             var subscribers: [(ChildProcess, Bool)] = []
             for index in 0..<6 {
                 usleep(UInt32.random(in: 20_000...150_000, using: &random))
