@@ -47,7 +47,8 @@ public struct SubscriberMessage: Hashable, Sendable {
 
 /// The publishing end of a publish/subscribe ring: one publisher, up to
 /// ``PublishSubscribeConfiguration/subscriberSlots`` subscribers that join and
-/// leave at any time, each reading every message in order from where it joined.
+/// leave at any time, each reading every message in order from where it joined
+/// (or from the last messages the ring keeps, with ``PublishSubscribeConfiguration/history``).
 ///
 /// With ``SlowSubscriberPolicy/lossless`` the publisher waits for the slowest
 /// subscriber (a subscriber that dies is dropped, so it cannot block the
