@@ -45,6 +45,8 @@ struct StreamOptions: ParsableArguments {
     @Option(help: "The data capacity of a ring this peer creates, 4096 to 2^30 bytes (rounded up to a power of two).")
     var capacity: Int = 1 << 16
     @Option(help: "Subscriber slots of a ring this peer creates, 1 to 64.") var slots: Int = 8
+    @Option(help: "The history of a publish/subscribe ring this peer creates: the last messages kept for late joiners, 0 to 1024.")
+    var history: Int = 0
     @Option(help: "The stream's length: messages 0 to count - 1.") var count: Int = 1000
     @Option(help: "The first message of this peer's part of the stream (to continue a stream another process began).")
     var from: Int = 0
@@ -62,6 +64,9 @@ struct StreamOptions: ParsableArguments {
         }
         guard (1...64).contains(slots) else {
             throw ValidationError("--slots must be between 1 and 64, not \(slots)")
+        }
+        guard (0...1024).contains(history) else {
+            throw ValidationError("--history must be between 0 and 1024, not \(history)")
         }
         guard (0...Self.maxCount).contains(count) else {
             throw ValidationError("--count must be between 0 and \(Self.maxCount), not \(count)")
@@ -91,7 +96,7 @@ struct StreamOptions: ParsableArguments {
     var ring: RingConfiguration { RingConfiguration(capacity: capacity) }
 
     var pubsub: PublishSubscribeConfiguration {
-        PublishSubscribeConfiguration(ring: ring, subscriberSlots: slots, policy: policy.policy)
+        PublishSubscribeConfiguration(ring: ring, subscriberSlots: slots, policy: policy.policy, history: history)
     }
 
     /// The limit of each send or receive.

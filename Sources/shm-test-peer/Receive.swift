@@ -18,6 +18,7 @@ struct Receive: ParsableCommand {
     @Option(help: "Sleep this many microseconds after each message (a slow reader; 0 to 1000000).") var delay = 0
     @Flag(help: "Check framing and lengths only: payload bytes may be wrong.") var tolerant = false
     @Flag(help: "Accept any first message (a receiver taking over a stream).") var anyStart = false
+    @Flag(help: "Subscribe without the ring's history: start at the live stream.") var noHistory = false
 
     func validate() throws {
         try checkRange(delay, 0...1_000_000, "--delay")
@@ -69,7 +70,13 @@ struct Receive: ParsableCommand {
     }
 
     private func receiveSubscribed(_ name: SegmentName, _ checker: inout StreamChecker) throws(ChannelError) {
-        let subscriber = try Subscriber.open(name, creating: options.pubsub, wait: options.wait.strategy)
+        // The messages published just before and just after the join, as the
+        // ring's status shows them: a subscriber's stream starts between them,
+        // less the ring's history.
+        let before = (try? ChannelStatus.read(name))?.published ?? 0
+        let subscriber = try Subscriber.open(name, creating: options.pubsub, history: !noHistory, wait: options.wait.strategy)
+        let after = (try? ChannelStatus.read(name))?.published ?? 0
+        say("joined after \(before) before \(after)")
         say("ready")
         while checker.received < limit, let message = try subscriber.receive(timeout: options.timeout) {
             message.bytes.withUnsafeBytes { checker.accept($0, missed: message.missedBefore) }

@@ -12,13 +12,16 @@ struct InspectCommand: ToolCommand {
             A managed segment shows its header: layout version, kind, payload size, creator (and \
             whether it is alive), lifetime, who uses it and whether it is stale. A raw segment \
             shows its size, owner and mode. A channel or publish/subscribe ring (kind 1) also shows \
-            its kind, slow-subscriber policy, capacity, largest message, the writer's state, the \
-            messages and bytes published, how full it is, and for each reader its slot, whether it \
-            is attached, what it received and missed, and how far behind it is. Any service \
-            (a ring or an events segment) also shows its participants: each role, its reader \
-            slot, whether it is alive (a process holds the role's lock, as the kernel says), its \
-            self-reported pid when the layout has one, and what it received. With --json the \
-            service is the object `service`, in the form of `shm list --services --json`.
+            its kind, slow-subscriber policy, capacity, largest message, history depth, the writer's \
+            state and self-reported pid, the messages and bytes published, how full it is, and for \
+            each reader its slot, whether it is attached, its self-reported pid, what it received and \
+            missed, and how far behind it is. A self-reported pid is what the process wrote into the \
+            ring, as its own pid namespace sees it: any process can write it, so it is a hint only. \
+            Any service (a ring, an events segment or a service segment) also shows its \
+            participants: each role, its slot, whether it is alive (a process holds the role's \
+            lock, as the kernel says), its self-reported pid when the layout has one, and what it \
+            received. With --json the service is the object `service`, in the form of \
+            `shm list --services --json`.
             """)
 
     @Argument(help: "The segment's name.")
@@ -101,7 +104,9 @@ struct InspectCommand: ToolCommand {
             ("capacity", ByteFormat.describe(status.capacity)),
             ("max message", ByteFormat.describe(status.maxMessageSize)),
             ("reader slots", String(status.slots)),
-            ("writer", status.writer.rawValue),
+            ("history", status.historyDepth == 0 ? "none" : "\(status.historyDepth) messages"),
+            ("writer", status.writer.rawValue
+                + (status.writerSelfReportedPid.map { ", pid \($0) (self-reported)" } ?? "")),
             ("published", "\(status.published) messages, \(ByteFormat.describe(Int(clamping: status.bytesPublished)))"),
             ("fill", "\(status.fill) bytes, \(Format.decimal(percent, places: 1))% of the capacity"),
         ]
@@ -109,10 +114,11 @@ struct InspectCommand: ToolCommand {
         var text = aligned(fields, indent: "  ")
         if !status.readers.isEmpty {
             text += "  readers:\n"
-            var table = Table([("SLOT", .right), ("ATTACHED", .left), ("RECEIVED", .right), ("MISSED", .right),
-                               ("BEHIND", .right), ("BEHIND BYTES", .right)])
+            var table = Table([("SLOT", .right), ("ATTACHED", .left), ("PID (SELF-REPORTED)", .right), ("RECEIVED", .right),
+                               ("MISSED", .right), ("BEHIND", .right), ("BEHIND BYTES", .right)])
             for reader in status.readers {
-                table.add([String(reader.slot), reader.attached ? "yes" : "no", String(reader.received),
+                table.add([String(reader.slot), reader.attached ? "yes" : "no",
+                           reader.selfReportedPid.map(String.init) ?? "-", String(reader.received),
                            String(reader.missed), String(reader.messagesBehind), String(reader.bytesBehind)])
             }
             for line in table.render(bold: false).split(separator: "\n") { text += "    " + line + "\n" }
@@ -134,7 +140,9 @@ struct InspectCommand: ToolCommand {
             "capacity": status.capacity,
             "max_message": status.maxMessageSize,
             "slots": status.slots,
+            "history_depth": status.historyDepth,
             "writer": status.writer.rawValue,
+            "writer_pid_self_reported": status.writerSelfReportedPid.map { $0 as Any } ?? NSNull(),
             "published_messages": status.published,
             "published_bytes": status.bytesPublished,
             "fill_bytes": status.fill,
@@ -142,6 +150,7 @@ struct InspectCommand: ToolCommand {
                 [
                     "slot": reader.slot,
                     "attached": reader.attached,
+                    "pid_self_reported": reader.selfReportedPid.map { $0 as Any } ?? NSNull(),
                     "received": reader.received,
                     "missed": reader.missed,
                     "behind_messages": reader.messagesBehind,

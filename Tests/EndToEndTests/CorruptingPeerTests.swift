@@ -157,8 +157,9 @@ struct CorruptionTrial {
                       "--timeout-ms", "1000", "--slots", "\(slots)"]
         switch kind {
         case .channel: common += ["--flavour", "channel"]
-        case .lossless: common += ["--flavour", "pubsub", "--policy", "lossless"]
-        case .overwrite: common += ["--flavour", "pubsub", "--policy", "overwrite"]
+        // Publish/subscribe rings keep a history, so that its words are corrupted too.
+        case .lossless: common += ["--flavour", "pubsub", "--policy", "lossless", "--history", "4"]
+        case .overwrite: common += ["--flavour", "pubsub", "--policy", "overwrite", "--history", "4"]
         }
         func wait() -> [String] { ["--wait", random.pick(["sleep", "sleep", "sleep", "adaptive", "adaptive", "adaptive", "adaptive", "spin"])] }
         var senderArguments = ["send", name] + common + wait()
@@ -227,7 +228,8 @@ struct CorruptionTrial {
             _ = try ChannelReceiver.open(name, creating: ring).maxMessageSize
         case .lossless, .overwrite:
             let subscriber = try Subscriber.open(
-                name, creating: PublishSubscribeConfiguration(ring: ring, subscriberSlots: slots, policy: kind == .lossless ? .lossless : .overwrite))
+                name, creating: PublishSubscribeConfiguration(ring: ring, subscriberSlots: slots, policy: kind == .lossless ? .lossless : .overwrite,
+                                                         history: 4))
             subscriber.leave()
         }
     }

@@ -67,7 +67,7 @@ enum CorruptionPlan {
     /// The ring's configuration, relative to the ring's start.
     static let configurationFields: [Field] = [
         ("ring.magic", 0, 4), ("ring.version", 4, 4), ("ring.capacity", 8, 8), ("ring.maxMessage", 16, 4),
-        ("ring.slots", 20, 4), ("ring.policy", 24, 4), ("ring.flavour", 28, 4),
+        ("ring.slots", 20, 4), ("ring.policy", 24, 4), ("ring.flavour", 28, 4), ("ring.historyDepth", 56, 4),
     ]
     /// The words writers and readers change as they go, relative to the ring's start.
     static let controlFields: [Field] = [
@@ -75,11 +75,12 @@ enum CorruptionPlan {
         ("ring.oldestPosition", 88, 8), ("ring.oldestSequence", 96, 8), ("ring.writerState", 104, 4),
         ("ring.oldSlotLock", 108, 4), ("ring.writerSleeping", 112, 4), ("ring.dataEvent", 128, 4),
         ("ring.dataSleepers", 132, 4), ("ring.spaceEvent", 136, 4), ("ring.spaceSleepers", 140, 4),
+        ("ring.writerPid", 116, 4), ("ring.historyPosition", 120, 8),
     ]
     /// A reader slot's words, relative to the slot's start.
     static let slotFields: [Field] = [
         ("slot.readPosition", 0, 8), ("slot.nextSequence", 8, 8), ("slot.state", 16, 4),
-        ("slot.missed", 24, 8), ("slot.received", 32, 8), ("slot.sleeping", 40, 4),
+        ("slot.missed", 24, 8), ("slot.received", 32, 8), ("slot.sleeping", 40, 4), ("slot.pid", 44, 4),
     ]
     /// A record header's words, relative to the record's start.
     static let recordFields: [Field] = [("record.length", 0, 4), ("record.flags", 4, 4), ("record.sequence", 8, 8)]

@@ -227,12 +227,17 @@ struct ShmToolTests {
             #expect(reader["slot"] as? Int == 0)
             #expect(reader["received"] as? Int == 0)
             #expect(reader["behind_messages"] as? Int == 0)
+            #expect(reader["pid_self_reported"] as? Int == Int(receiver.process.processIdentifier))
+            #expect(status["history_depth"] as? Int == 0)
+            #expect(status["writer_pid_self_reported"] is NSNull)
 
             let text = try Self.shm("inspect", name)
             #expect(text.output.contains("kind:     channel (1)"))
             #expect(text.output.contains("capacity:     65536 bytes (64.0 KiB)"))
             #expect(text.output.contains("writer:       none"))
-            #expect(text.output.contains("SLOT  ATTACHED  RECEIVED  MISSED  BEHIND  BEHIND BYTES"))
+            #expect(text.output.contains("history:      none"))
+            #expect(text.output.contains("SLOT  ATTACHED  PID (SELF-REPORTED)  RECEIVED  MISSED  BEHIND  BEHIND BYTES"))
+            #expect(text.output.contains(" \(receiver.process.processIdentifier)  "), "the receiver's self-reported pid")
 
             try Self.withTemporaryFile("one\n\nthree 3\n") { path in
                 let send = try Self.shm("send", name, "--file", path)

@@ -151,15 +151,15 @@ struct ChannelTests {
             if case .badChannel(let why) = channelError({ () throws(ChannelError) in try ChannelReceiver.open(segmentName, creating: nil) }) {
                 #expect(why.contains("no ring magic"))
             } else { Issue.record("a ring without magic opened") }
-            // Rings of older layout versions (1, and 2 with 8-byte payloads and no
-            // alignment or message type) are refused by name, not misread.
-            for old: UInt8 in [1, 2] {
+            // Rings of older layout versions (1; 2 with 8-byte payloads and no
+            // alignment or message type; 3 without history or pids) are refused by name, not misread.
+            for old: UInt8 in [1, 2, 3] {
                 try segment.map(offset: SegmentHeader.size, length: 8).write([0x52, 0x49, 0x4e, 0x47, old, 0, 0, 0])
                 if case .badChannel(let why) = channelError({ () throws(ChannelError) in try ChannelReceiver.open(segmentName, creating: nil) }) {
-                    #expect(why.contains("ring layout version \(old); this library reads 3"))
+                    #expect(why.contains("ring layout version \(old); this library reads 4"))
                 } else { Issue.record("a ring of layout version \(old) opened") }
             }
-            try segment.map(offset: SegmentHeader.size, length: 20).write([0x52, 0x49, 0x4e, 0x47, 3, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f])
+            try segment.map(offset: SegmentHeader.size, length: 20).write([0x52, 0x49, 0x4e, 0x47, 4, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f])
             if case .badChannel(let why) = channelError({ () throws(ChannelError) in try ChannelReceiver.open(segmentName, creating: nil) }) {
                 #expect(why.contains("largest message"))
             } else { Issue.record("a ring with an impossible maximum opened") }

@@ -28,7 +28,7 @@ struct ServiceDirectoryTests {
             #expect(info.configuration.capacity == 8192 && info.configuration.maxMessageSize == 1000)
             #expect(info.configuration.slots == 1 && info.configuration.alignment == 8 && info.configuration.policy == .lossless)
             #expect(info.configuration.messageTypeName == nil && info.configuration.layoutVersion == RingLayout.version)
-            #expect(info.participants == [ServiceParticipant(role: .sender, alive: true)])
+            #expect(info.participants == [ServiceParticipant(role: .sender, alive: true, pid: getpid())])
             #expect(info.counters.published == 0)
             do {
                 let receiver = try ChannelReceiver.open(segmentName, creating: nil)
@@ -38,7 +38,7 @@ struct ServiceDirectoryTests {
                 #expect(info.counters.published == 3)
                 #expect(info.alive(.receiver).map(\.slot) == [0])
                 #expect(info.alive(.receiver).first?.received == 1)
-                #expect(info.alive(.receiver).first?.pid == nil) // layout 3 records no pids
+                #expect(info.alive(.receiver).first?.pid == getpid()) // self-reported
                 try ServiceDirectory.waitForParticipants(segmentName, role: .receiver, timeout: .seconds(5))
                 try sender.waitForReceiver(timeout: .seconds(5))
             }
@@ -209,18 +209,17 @@ struct ServiceDirectoryTests {
             let segment = try ManagedSegment.open(segmentName, access: .readWrite)
             let view = try segment.map(length: RingLayout.Offset.slots0 + 64 * 2)
             let base = view.unsafeBaseAddress
-            // The words a layout-4 writer and reader fill in, written here by hand.
-            base.storeBytes(of: UInt32(4).littleEndian, toByteOffset: RingLayout.Offset.version, as: UInt32.self)
-            base.storeBytes(of: UInt32(16).littleEndian, toByteOffset: RingServiceDescriber.Layout4.historyDepth, as: UInt32.self)
-            base.storeBytes(of: UInt32(4242).littleEndian, toByteOffset: RingServiceDescriber.Layout4.writerPID, as: UInt32.self)
+            // The pids are the writer's and reader's own; other values, written here by hand, are read back.
+            base.storeBytes(of: UInt32(16).littleEndian, toByteOffset: RingLayout.Offset.historyDepth, as: UInt32.self)
+            base.storeBytes(of: UInt32(4242).littleEndian, toByteOffset: RingLayout.Offset.writerPid, as: UInt32.self)
             base.storeBytes(of: UInt32(777).littleEndian,
-                            toByteOffset: RingLayout.Offset.slots0 + 64 * slot + RingServiceDescriber.Layout4.slotPID, as: UInt32.self)
+                            toByteOffset: RingLayout.Offset.slots0 + 64 * slot + RingLayout.SlotOffset.pid, as: UInt32.self)
             var info = try ServiceDirectory.describe(segmentName)
-            #expect(info.problem == nil && info.configuration.layoutVersion == 4 && info.configuration.historyDepth == 16)
+            #expect(info.problem == nil && info.configuration.layoutVersion == RingLayout.version && info.configuration.historyDepth == 16)
             #expect(info.alive(.publisher).first?.pid == 4242)
             #expect(info.alive(.subscriber).first?.pid == 777)
             // A pid no process can have is no pid; liveness stays the lock's.
-            base.storeBytes(of: UInt32.max, toByteOffset: RingServiceDescriber.Layout4.writerPID, as: UInt32.self)
+            base.storeBytes(of: UInt32.max, toByteOffset: RingLayout.Offset.writerPid, as: UInt32.self)
             info = try ServiceDirectory.describe(segmentName)
             #expect(info.participants.first { $0.role == .publisher } == ServiceParticipant(role: .publisher, alive: true))
             // An unknown later version is refused by name.

@@ -37,6 +37,10 @@ public struct ChannelStatus: Hashable, Sendable {
         public var bytesBehind: UInt64
         /// Messages published that this reader has not read yet.
         public var messagesBehind: UInt64
+        /// The process id the reader wrote into its slot when it attached, as
+        /// its own pid namespace sees it; `nil` when the word is 0. Self-reported:
+        /// any process can write it, so it is shown, never trusted.
+        public var selfReportedPid: UInt32?
     }
 
     /// Whether the ring is a channel or publish/subscribe.
@@ -61,6 +65,13 @@ public struct ChannelStatus: Hashable, Sendable {
     public var readersAsleep: UInt32
     /// Whether the writer is counted as asleep, waiting for space.
     public var writerAsleep: Bool
+    /// How many of the last messages a publish/subscribe ring keeps for
+    /// subscribers that join late (0 for none, and for a channel).
+    public var historyDepth: Int = 0
+    /// The process id the last writer wrote into the ring when it attached,
+    /// as its own pid namespace sees it; `nil` when no writer wrote one.
+    /// Self-reported: shown, never trusted (liveness is ``writer``).
+    public var writerSelfReportedPid: UInt32?
     /// Bytes in the ring not yet read by the slowest reader.
     public var fill: UInt64 { min(UInt64(clamping: capacity), readers.map(\.bytesBehind).max() ?? 0) }
 
@@ -110,13 +121,19 @@ extension RingCore {
                 received: core.slotWord64(slot, RingLayout.SlotOffset.received).pointee.load(ordering: .relaxed),
                 missed: core.slotWord64(slot, RingLayout.SlotOffset.missed).pointee.load(ordering: .relaxed),
                 bytesBehind: write >= read ? write - read : 0,
-                messagesBehind: published >= next ? published - next : 0))
+                messagesBehind: published >= next ? published - next : 0,
+                selfReportedPid: Self.pid(core.slotPid(slot).pointee.load(ordering: .relaxed))))
         }
         return ChannelStatus(
             kind: core.flavour == .channel ? .channel : .publishSubscribe, policy: core.policy,
             capacity: core.capacity, maxMessageSize: core.maxMessageSize, slots: core.slotCount,
             writer: writer, published: published, bytesPublished: write, readers: readers,
             readersAsleep: core.dataSleepers.pointee.load(ordering: .relaxed),
-            writerAsleep: core.spaceSleepers.pointee.load(ordering: .relaxed) != 0)
+            writerAsleep: core.spaceSleepers.pointee.load(ordering: .relaxed) != 0,
+            historyDepth: core.historyDepth,
+            writerSelfReportedPid: Self.pid(core.writerPid.pointee.load(ordering: .relaxed)))
     }
+
+    /// A pid word: 0 means none was written.
+    private static func pid(_ word: UInt32) -> UInt32? { word == 0 ? nil : word }
 }

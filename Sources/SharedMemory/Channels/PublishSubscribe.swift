@@ -6,17 +6,30 @@ public struct PublishSubscribeConfiguration: Hashable, Sendable {
     public var subscriberSlots: Int
     /// What happens when a subscriber falls behind.
     public var policy: SlowSubscriberPolicy
+    /// How many of the last published messages the ring keeps for a subscriber
+    /// that joins late (0 to 1024; 0, the default, keeps none). A joining
+    /// subscriber receives those that are still in the ring first, then the
+    /// live stream, with no gap and no duplicate between them. History never
+    /// makes the publisher wait: under ``SlowSubscriberPolicy/lossless`` it
+    /// gives up its oldest messages when their space is needed.
+    public var history: Int
 
-    /// A ring of shape `ring` with `subscriberSlots` slots and slow-subscriber policy `policy`.
-    public init(ring: RingConfiguration = RingConfiguration(), subscriberSlots: Int = 8, policy: SlowSubscriberPolicy = .lossless) {
+    /// A ring of shape `ring` with `subscriberSlots` slots, slow-subscriber
+    /// policy `policy`, keeping the last `history` messages for late joiners.
+    public init(ring: RingConfiguration = RingConfiguration(), subscriberSlots: Int = 8, policy: SlowSubscriberPolicy = .lossless,
+                history: Int = 0) {
         self.ring = ring
         self.subscriberSlots = subscriberSlots
         self.policy = policy
+        self.history = history
     }
 
     func validate() throws(ChannelError) {
         guard (1...RingLayout.maxSlots).contains(subscriberSlots) else {
             throw .badChannel("\(subscriberSlots) subscriber slots; 1 to \(RingLayout.maxSlots) are possible")
+        }
+        guard (0...RingLayout.maxHistoryDepth).contains(history) else {
+            throw .badChannel("a history of \(history) messages; 0 to \(RingLayout.maxHistoryDepth) are possible")
         }
     }
 }
@@ -34,7 +47,8 @@ public struct SubscriberMessage: Hashable, Sendable {
 
 /// The publishing end of a publish/subscribe ring: one publisher, up to
 /// ``PublishSubscribeConfiguration/subscriberSlots`` subscribers that join and
-/// leave at any time, each reading every message in order from where it joined.
+/// leave at any time, each reading every message in order from where it joined
+/// (or from the last messages the ring keeps, with ``PublishSubscribeConfiguration/history``).
 ///
 /// With ``SlowSubscriberPolicy/lossless`` the publisher waits for the slowest
 /// subscriber (a subscriber that dies is dropped, so it cannot block the
@@ -94,15 +108,20 @@ public struct Publisher: ~Copyable, Sendable {
 public struct Subscriber: ~Copyable, Sendable {
     let reader: RingReader
 
-    /// Joins the ring `name`, creating it if it does not exist. The first
-    /// message received is the next one published.
+    /// Joins the ring `name`, creating it if it does not exist. On a ring
+    /// that keeps a history (``PublishSubscribeConfiguration/history``), the
+    /// first messages received are the last ones published that the history
+    /// still holds, then the live stream follows with no gap and no duplicate;
+    /// otherwise, or when `history` is `false`, the first message received is
+    /// the next one published.
     /// - Throws: ``ChannelError/busy(_:)`` when every subscriber slot is taken.
     public static func open(
         _ name: SegmentName, creating configuration: PublishSubscribeConfiguration? = PublishSubscribeConfiguration(),
+        history: Bool = true,
         mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default, backend: SharedMemorySegment.Backend = .default
     ) throws(ChannelError) -> Subscriber {
         let core = try openRing(name, configuration, mode, backend)
-        return Subscriber(reader: try RingReader.subscriber(core: core, strategy: wait))
+        return Subscriber(reader: try RingReader.subscriber(core: core, strategy: wait, history: history))
     }
 
     /// The ring's name.
@@ -140,5 +159,5 @@ private func openRing(
     try configuration?.validate()
     return try RingCore.open(name, flavour: .publishSubscribe, configuration: configuration?.ring,
                              slots: configuration?.subscriberSlots ?? 1, policy: configuration?.policy ?? .lossless,
-                             mode: mode, backend: backend)
+                             historyDepth: configuration?.history ?? 0, mode: mode, backend: backend)
 }

@@ -27,6 +27,9 @@ final class RingCore: @unchecked Sendable {
     let slotCount: Int
     let policy: SlowSubscriberPolicy
     let flavour: Flavour
+    /// How many of the last published messages a publish/subscribe ring keeps
+    /// for subscribers that join (0: none, and always 0 for a channel).
+    let historyDepth: Int
     let system: any SharedMemoryBackend
     let descriptor: Int32
     /// The file offset of the writer's lock byte; reader slot `k` locks the byte `1 + k` after it.
@@ -88,6 +91,11 @@ final class RingCore: @unchecked Sendable {
         if let flavour, actual != flavour {
             throw .badChannel("\(name) is a \(actual == .channel ? "channel" : "publish/subscribe ring"), not a \(flavour == .channel ? "channel" : "publish/subscribe ring")")
         }
+        let historyDepth = load32(RingLayout.Offset.historyDepth)
+        guard historyDepth <= RingLayout.maxHistoryDepth, actual == .publishSubscribe || historyDepth == 0 else {
+            throw .badChannel("\(name) has a history depth of \(historyDepth); a publish/subscribe ring keeps 0 to \(RingLayout.maxHistoryDepth) messages, a channel none")
+        }
+        self.historyDepth = Int(historyDepth)
         self.capacity = capacity
         self.mask = UInt64(capacity - 1)
         self.maxMessageSize = configuration.maxMessageSize
@@ -109,7 +117,7 @@ final class RingCore: @unchecked Sendable {
     /// Opens the ring `name`, creating it with `configuration` when it does not exist.
     static func open(
         _ name: SegmentName, flavour: Flavour, configuration: RingConfiguration?, slots: Int,
-        policy: SlowSubscriberPolicy, mode: UInt32, backend: SharedMemorySegment.Backend
+        policy: SlowSubscriberPolicy, historyDepth: Int = 0, mode: UInt32, backend: SharedMemorySegment.Backend
     ) throws(ChannelError) -> RingCore {
         try configuration?.validate()
         let segment: ManagedSegment
@@ -119,7 +127,8 @@ final class RingCore: @unchecked Sendable {
                     name, payloadSize: RingLayout.payloadSize(capacity: configuration.capacity, slots: slots),
                     mode: mode, lifetime: configuration.lifetime, kind: RingLayout.segmentKind, backend: backend
                 ) { payload in
-                    RingLayout.initialize(payload, configuration: configuration, slots: slots, policy: policy, flavour: flavour)
+                    RingLayout.initialize(payload, configuration: configuration, slots: slots, policy: policy, flavour: flavour,
+                                          historyDepth: historyDepth)
                 }
             } else {
                 segment = try ManagedSegment.open(name, access: .readWrite, backend: backend)
@@ -146,6 +155,10 @@ final class RingCore: @unchecked Sendable {
     var oldestPosition: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Offset.oldestPosition) }
     var oldestSequence: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Offset.oldestSequence) }
     var writerState: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.writerState) }
+    /// Where the oldest message the history keeps starts (publish/subscribe with a history).
+    var historyPosition: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Offset.historyPosition) }
+    /// The pid the attached writer reported for itself: shown, never trusted.
+    var writerPid: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.writerPid) }
     var dataEvent: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.dataEvent) }
     var dataSleepers: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.dataSleepers) }
     var spaceEvent: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.spaceEvent) }
@@ -158,6 +171,14 @@ final class RingCore: @unchecked Sendable {
     func slotState(_ slot: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
         word32(RingLayout.Offset.slots0 + 64 * slot + RingLayout.SlotOffset.state)
     }
+
+    /// The pid the reader of slot `slot` reported for itself: shown, never trusted.
+    func slotPid(_ slot: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
+        word32(RingLayout.Offset.slots0 + 64 * slot + RingLayout.SlotOffset.pid)
+    }
+
+    /// This process's pid as it sees it (its own pid namespace), for the pid words.
+    static var selfReportedPid: UInt32 { UInt32(bitPattern: getpid()) }
 
     // MARK: Roles
 
@@ -372,7 +393,7 @@ extension RingLayout {
     /// Writes a new ring's configuration into its zeroed payload.
     static func initialize(
         _ payload: UnsafeMutableRawBufferPointer, configuration: RingConfiguration, slots: Int,
-        policy: SlowSubscriberPolicy, flavour: RingCore.Flavour
+        policy: SlowSubscriberPolicy, flavour: RingCore.Flavour, historyDepth: Int = 0
     ) {
         let base = payload.baseAddress!
         base.storeBytes(of: magic.littleEndian, toByteOffset: Offset.magic, as: UInt32.self)
@@ -383,6 +404,9 @@ extension RingLayout {
         base.storeBytes(of: policy.rawValue.littleEndian, toByteOffset: Offset.policy, as: UInt32.self)
         base.storeBytes(of: flavour.rawValue.littleEndian, toByteOffset: Offset.flavour, as: UInt32.self)
         base.storeBytes(of: UInt32(configuration.alignment).littleEndian, toByteOffset: Offset.alignment, as: UInt32.self)
+        if flavour == .publishSubscribe {
+            base.storeBytes(of: UInt32(historyDepth).littleEndian, toByteOffset: Offset.historyDepth, as: UInt32.self)
+        }
         configuration.messageType?.write(to: base)
         if flavour == .channel {
             // A channel's one reader cursor exists from the start, so that

@@ -1,5 +1,5 @@
 /// Constants of a channel's ring in a managed segment's payload (segment
-/// kind ``RingLayout/segmentKind``, ring layout version 3).
+/// kind ``RingLayout/segmentKind``, ring layout version 4).
 ///
 /// The one normative description of the layout, byte by byte, with the
 /// rules a reader applies to every word it loads and the memory-ordering
@@ -10,26 +10,29 @@ public enum RingLayout {
     /// The managed segment kind of a channel or publish/subscribe ring.
     public static let segmentKind: UInt32 = 1
     static let magic: UInt32 = 0x474E_4952
-    static let version: UInt32 = 3
+    static let version: UInt32 = 4
     static let recordHeaderSize = 16
     /// The largest payload alignment a ring may have.
     static let maxAlignment = 64
     /// The bytes of the control block that hold a typed ring's message type name.
     static let typeNameSize = 48
     static let paddingFlag: UInt32 = 1
+    /// The deepest history a publish/subscribe ring may keep, in messages.
+    static let maxHistoryDepth = 1024
 
     enum Offset {
         static let magic = 0, version = 4, capacity = 8, maxMessage = 16, slots = 20, policy = 24, flavour = 28
         static let alignment = 32, messageSize = 36, messageAlignment = 40, messageStride = 44, messageFingerprint = 48
+        static let historyDepth = 56
         static let writePosition = 64, reservePosition = 72, published = 80, oldestPosition = 88, oldestSequence = 96
-        static let writerState = 104, writerSleeping = 112
+        static let writerState = 104, writerSleeping = 112, writerPid = 116, historyPosition = 120
         static let dataEvent = 128, dataSleepers = 132, spaceEvent = 136, spaceSleepers = 140
         static let messageTypeName = 144
         static let slots0 = 192
     }
 
     enum SlotOffset {
-        static let readPosition = 0, nextSequence = 8, state = 16, missed = 24, received = 32, sleeping = 40
+        static let readPosition = 0, nextSequence = 8, state = 16, missed = 24, received = 32, sleeping = 40, pid = 44
     }
 
     enum WriterState: UInt32 {

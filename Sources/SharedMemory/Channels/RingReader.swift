@@ -55,6 +55,7 @@ final class RingReader: @unchecked Sendable {
             throw core.corrupt("the read position \(position) is not a multiple of 8 within a capacity behind the write position \(write)")
         }
         core.forgetDeadSleeper(core.dataSleepers, core.sleepingFlag(slot: 0))
+        core.slotPid(0).pointee.store(RingCore.selfReportedPid, ordering: .relaxed)
         core.slotState(0).pointee.store(RingLayout.SlotState.attached.rawValue, ordering: .releasing)
         // A receiver that died between releasing and waking owed the writer a wake-up.
         core.wakeNow(core.spaceEvent)
@@ -62,41 +63,85 @@ final class RingReader: @unchecked Sendable {
         return RingReader(core: core, slot: 0, strategy: strategy, position: position, nextSequence: sequence)
     }
 
-    /// A new subscriber: a free slot, reading from the next message published.
+    /// A new subscriber: a free slot, reading from the oldest message the
+    /// ring's history keeps (with `history`, on a ring that keeps one), or
+    /// from the next message published.
     ///
     /// There is no lock between joining subscribers and the writer's scans of
     /// the slots: the joiner stores a start position, marks its slot
     /// attached, then loads the write position again and starts there. A
     /// scan that missed the slot was made while the writer was at or behind
     /// that second position, so the writer never overwrites what the
-    /// subscriber will read.
-    static func subscriber(core: RingCore, strategy: WaitStrategy) throws(ChannelError) -> RingReader {
+    /// subscriber will read. A joiner that takes history stores the history
+    /// position as its own, then checks that the history position has not
+    /// moved meanwhile (<doc:MemoryOrdering#History>).
+    static func subscriber(core: RingCore, strategy: WaitStrategy, history: Bool = true) throws(ChannelError) -> RingReader {
         // A slot whose lock nobody holds is free, or was left by a subscriber that died.
         for slot in 0..<core.slotCount {
             guard try core.claimRole(slot: slot) else { continue }
             CrashPoint.reach(.joinClaimed)
             core.forgetDeadSleeper(core.dataSleepers, core.sleepingFlag(slot: slot))
+            core.slotPid(slot).pointee.store(RingCore.selfReportedPid, ordering: .relaxed)
             let readPosition = core.slotWord64(slot, RingLayout.SlotOffset.readPosition)
             readPosition.pointee.store(core.writePosition.pointee.load(ordering: .acquiring), ordering: .sequentiallyConsistent)
             core.slotWord64(slot, RingLayout.SlotOffset.missed).pointee.store(0, ordering: .relaxed)
             core.slotWord64(slot, RingLayout.SlotOffset.received).pointee.store(0, ordering: .relaxed)
             core.slotState(slot).pointee.store(RingLayout.SlotState.attached.rawValue, ordering: .sequentiallyConsistent)
             CrashPoint.reach(.joinAttached)
-            let start = core.writePosition.pointee.load(ordering: .sequentiallyConsistent)
-            guard start & 7 == 0 else {
+            let start: UInt64
+            do throws(ChannelError) {
+                let fromHistory = history && core.historyDepth != 0 ? try historyStart(core: core, slot: slot) : nil
+                if let fromHistory {
+                    start = fromHistory
+                } else {
+                    start = core.writePosition.pointee.load(ordering: .sequentiallyConsistent)
+                    guard start & 7 == 0 else { throw core.corrupt("the write position \(start) is not a multiple of 8") }
+                    readPosition.pointee.store(start, ordering: .sequentiallyConsistent)
+                }
+            } catch {
                 core.slotState(slot).pointee.store(RingLayout.SlotState.free.rawValue, ordering: .releasing)
                 core.releaseRole(slot: slot)
-                throw core.corrupt("the write position \(start) is not a multiple of 8")
+                throw error
             }
-            readPosition.pointee.store(start, ordering: .sequentiallyConsistent)
             // Loaded after the position, so it is at least the sequence number of the
-            // record at `start`; a count that ran ahead only makes the first
-            // missed count smaller (never negative: it is clamped at 0).
+            // record at `start`; a count that ran ahead (always, when starting in
+            // the history) only makes the first missed count smaller (never
+            // negative: it is clamped at 0).
             let sequence = core.published.pointee.load(ordering: .acquiring)
             core.slotWord64(slot, RingLayout.SlotOffset.nextSequence).pointee.store(sequence, ordering: .relaxed)
             return RingReader(core: core, slot: slot, strategy: strategy, position: start, nextSequence: sequence)
         }
         throw .busy("all \(core.slotCount) subscriber slots of \(core.name.posixName) are taken")
+    }
+
+    /// How often a joiner tries to start at the history position before it
+    /// gives history up and starts at the write position.
+    static let historyAttempts = 16
+
+    /// Starts the attached slot `slot` at the ring's history position: stores
+    /// a candidate as the slot's read position (sequentially consistent),
+    /// loads the history position again (sequentially consistent) and keeps
+    /// the candidate if it has not moved. The writer stores every new history
+    /// position sequentially consistent before it next scans the slots, so a
+    /// candidate that survives the check is either seen by that scan or was
+    /// never given up (<doc:MemoryOrdering#History>).
+    /// - Returns: the start, stored in the slot; `nil` when the history
+    ///   position kept moving (the caller starts at the write position).
+    private static func historyStart(core: RingCore, slot: Int) throws(ChannelError) -> UInt64? {
+        let readPosition = core.slotWord64(slot, RingLayout.SlotOffset.readPosition)
+        var candidate = core.historyPosition.pointee.load(ordering: .sequentiallyConsistent)
+        for _ in 0..<historyAttempts {
+            // Loaded after the candidate: an honest history position is never ahead of it.
+            let write = core.writePosition.pointee.load(ordering: .sequentiallyConsistent)
+            guard candidate & 7 == 0, write & 7 == 0, write &- candidate <= UInt64(core.capacity) else {
+                throw core.corrupt("the history position \(candidate) is not a multiple of 8 within a capacity behind the write position \(write)")
+            }
+            readPosition.pointee.store(candidate, ordering: .sequentiallyConsistent)
+            let again = core.historyPosition.pointee.load(ordering: .sequentiallyConsistent)
+            if again == candidate { return candidate }
+            candidate = again
+        }
+        return nil
     }
 
     deinit { detach() }

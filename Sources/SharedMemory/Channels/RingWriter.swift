@@ -15,6 +15,17 @@ final class RingWriter: @unchecked Sendable {
     @exclusivity(unchecked) private var isClosed = false
     /// Whether this writer has seen the channel's receiver hold its lock.
     @exclusivity(unchecked) private var sawReceiver = false
+    /// History (a publish/subscribe ring with a history depth): the starts of
+    /// the last published records, oldest first from `historyHead`, in a
+    /// circular array of `core.historyDepth` entries (empty without history).
+    @exclusivity(unchecked) private var historyStarts: [UInt64]
+    @exclusivity(unchecked) private var historyHead = 0
+    @exclusivity(unchecked) private var historyCount = 0
+    /// The history position as this writer last stored it: the oldest start
+    /// kept, or the write position when none is kept. Never ahead of
+    /// `position`; under the lossless policy the writer treats it as one more
+    /// reader, and gives history up (moves it forward) rather than wait for it.
+    @exclusivity(unchecked) private var historyPosition: UInt64
 
     init(core: RingCore, strategy: WaitStrategy) throws(ChannelError) {
         guard try core.claimRole(slot: nil) else {
@@ -29,6 +40,10 @@ final class RingWriter: @unchecked Sendable {
         oldest = core.oldestPosition.pointee.load(ordering: .acquiring)
         oldestSeq = core.oldestSequence.pointee.load(ordering: .acquiring)
         cachedMinRead = position
+        // A writer that takes a ring over does not know where the records of
+        // the history start: history restarts at the write position.
+        historyPosition = position
+        historyStarts = Array(repeating: 0, count: core.historyDepth)
         guard position & 7 == 0 else {
             core.releaseRole(slot: nil)
             throw core.corrupt("the write position \(position) is not a multiple of 8")
@@ -39,6 +54,11 @@ final class RingWriter: @unchecked Sendable {
             oldestSeq = sequence
         }
         core.forgetDeadSleeper(core.spaceSleepers, core.sleepingFlag(slot: nil))
+        if core.historyDepth != 0 {
+            // Sequentially consistent, as every store of the history position (<doc:MemoryOrdering#History>).
+            core.historyPosition.pointee.store(historyPosition, ordering: .sequentiallyConsistent)
+        }
+        core.writerPid.pointee.store(RingCore.selfReportedPid, ordering: .relaxed)
         core.writerState.pointee.store(RingLayout.WriterState.attached.rawValue, ordering: .releasing)
         // A writer that died between publishing and waking owed the readers a
         // wake-up: pay it, rather than let them sleep out their slice.
@@ -77,7 +97,8 @@ final class RingWriter: @unchecked Sendable {
         read & 7 == 0 && position &- read <= UInt64(core.capacity)
     }
 
-    /// The slowest active reader's position; the write position when there is none.
+    /// The slowest active reader's position, the history counting as a
+    /// reader; the write position when there is neither.
     ///
     /// A channel's receiver position that breaks the rules is corruption. A
     /// subscriber's is not counted: a subscriber that is joining may briefly
@@ -92,8 +113,11 @@ final class RingWriter: @unchecked Sendable {
             }
             return read
         }
-        var minimum = position
-        for slot in 0..<core.slotCount where core.slotState(slot).pointee.load(ordering: .acquiring) != RingLayout.SlotState.free.rawValue {
+        var minimum = core.historyDepth != 0 ? historyPosition : position
+        // The state too is loaded sequentially consistent: a joiner that takes
+        // history stores its position and state before it checks the history
+        // position this writer stores before scanning (<doc:MemoryOrdering#History>).
+        for slot in 0..<core.slotCount where core.slotState(slot).pointee.load(ordering: .sequentiallyConsistent) != RingLayout.SlotState.free.rawValue {
             let read = core.slotWord64(slot, RingLayout.SlotOffset.readPosition).pointee.load(ordering: .sequentiallyConsistent)
             if isPlausibleReadPosition(read) && position &- read > position &- minimum { minimum = read }
         }
@@ -163,6 +187,11 @@ final class RingWriter: @unchecked Sendable {
         if core.policy == .lossless {
             if !hasSpace(total) {
                 cachedMinRead = try minimumReadPosition()
+                if !hasSpace(total) && core.historyDepth != 0 {
+                    // History never makes the writer wait: give up as much as the record needs, then look again.
+                    forgetHistory(olderThan: UInt64(core.capacity - total))
+                    cachedMinRead = try minimumReadPosition()
+                }
                 if !hasSpace(total) {
                     guard waits else { throw .timedOut }
                     try waitForSpace(total, timeout: timeout, cancelled: cancelled)
@@ -230,7 +259,48 @@ final class RingWriter: @unchecked Sendable {
         if moved {
             core.oldestSequence.pointee.store(oldestSeq, ordering: .relaxed)
             core.oldestPosition.pointee.store(oldest, ordering: .releasing)
+            // History never reaches back past the oldest intact record.
+            if core.historyDepth != 0 { forgetHistory(olderThan: position &- oldest) }
         }
+    }
+
+    // MARK: History
+
+    /// Notes that a record starts at `start` (this writer's position, padding
+    /// skipped) and moves the history position to the start of the
+    /// `historyDepth`-th last record. Out of line: a ring without history
+    /// pays one comparison per commit.
+    @inline(never)
+    private func remember(recordAt start: UInt64) {
+        let depth = historyStarts.count
+        if historyCount == depth {
+            historyHead = historyHead + 1 == depth ? 0 : historyHead + 1
+            historyCount -= 1
+        }
+        let tail = historyHead + historyCount
+        historyStarts[tail >= depth ? tail - depth : tail] = start
+        historyCount += 1
+        storeHistoryPosition(historyStarts[historyHead])
+    }
+
+    /// Forgets the history records that start more than `distance` bytes
+    /// behind this writer's position; with none left, the history position
+    /// is the write position.
+    private func forgetHistory(olderThan distance: UInt64) {
+        while historyCount > 0 && position &- historyStarts[historyHead] > distance {
+            historyHead = historyHead + 1 == historyStarts.count ? 0 : historyHead + 1
+            historyCount -= 1
+        }
+        storeHistoryPosition(historyCount > 0 ? historyStarts[historyHead] : position)
+    }
+
+    /// Publishes a new history position, sequentially consistent: a joiner
+    /// that checks it after storing its own position either sees the new
+    /// value or is seen by this writer's next scan (<doc:MemoryOrdering#History>).
+    private func storeHistoryPosition(_ start: UInt64) {
+        guard start != historyPosition else { return }
+        historyPosition = start
+        core.historyPosition.pointee.store(start, ordering: .sequentiallyConsistent)
     }
 
     /// Publishes the record last reserved with `length` bytes (at most what
@@ -239,6 +309,9 @@ final class RingWriter: @unchecked Sendable {
         CrashPoint.reach(.sendFilled)
         let offset = Int(truncatingIfNeeded: position & core.mask)
         core.writeRecordHeader(at: offset, length: length, flags: 0, sequence: sequence)
+        // Before the record is published: history never holds more than the
+        // last historyDepth records, the one being published included.
+        if core.historyDepth != 0 { remember(recordAt: position) }
         position &+= UInt64(core.recordSize(at: offset, length: length))
         sequence &+= 1
         core.published.pointee.store(sequence, ordering: .relaxed)

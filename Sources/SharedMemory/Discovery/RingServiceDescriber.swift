@@ -12,12 +12,6 @@ enum RingServiceDescriber: ServiceDescriber {
     /// Ring layout versions this describer reads.
     static let versions: ClosedRange<UInt32> = 3...4
 
-    /// Words of ring layout 4 that layout 3 does not have (control-block
-    /// and slot offsets; see <doc:ChannelProtocol>).
-    enum Layout4 {
-        static let historyDepth = 56, writerPID = 116
-        static let slotPID = 44
-    }
 
     static func describe(_ view: ServiceSegmentView, into info: inout ServiceInfo) throws(ServiceProblem) {
         let ring = describeRing(view, at: 0, length: view.payloadSize, lockBase: 0)
@@ -110,7 +104,7 @@ enum RingServiceDescriber: ServiceDescriber {
         }
         ring.configuration.messageTypeName = type??.name
         let reportsPIDs = version >= 4
-        if reportsPIDs { ring.configuration.historyDepth = Int(try word32(Layout4.historyDepth)) }
+        if reportsPIDs { ring.configuration.historyDepth = Int(try word32(RingLayout.Offset.historyDepth)) }
         ring.counters = ServiceCounters(published: try word64(RingLayout.Offset.published),
                                         bytesPublished: try word64(RingLayout.Offset.writePosition))
 
@@ -123,7 +117,7 @@ enum RingServiceDescriber: ServiceDescriber {
         if writerAlive || writerState == RingLayout.WriterState.attached.rawValue {
             ring.participants.append(ServiceParticipant(
                 role: writerRole, alive: writerAlive,
-                pid: reportsPIDs ? selfReportedPID(try word32(Layout4.writerPID)) : nil))
+                pid: reportsPIDs ? selfReportedPID(try word32(RingLayout.Offset.writerPid)) : nil))
         }
         for slot in 0..<slots {
             let slotBase = RingLayout.Offset.slots0 + 64 * slot
@@ -132,7 +126,7 @@ enum RingServiceDescriber: ServiceDescriber {
             guard alive || state == RingLayout.SlotState.attached.rawValue else { continue }
             ring.participants.append(ServiceParticipant(
                 role: readerRole, slot: slot, alive: alive,
-                pid: reportsPIDs ? selfReportedPID(try word32(slotBase + Layout4.slotPID)) : nil,
+                pid: reportsPIDs ? selfReportedPID(try word32(slotBase + RingLayout.SlotOffset.pid)) : nil,
                 received: try word64(slotBase + RingLayout.SlotOffset.received)))
         }
     }

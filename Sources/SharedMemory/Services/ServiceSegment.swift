@@ -10,6 +10,8 @@ struct ServiceShape {
     /// Reader slots per ring: 1, or a topic's subscriber slots.
     var readerSlots: Int = 1
     var policy: SlowSubscriberPolicy = .lossless
+    /// Messages each topic ring keeps for late subscribers (0 for the other patterns).
+    var historyDepth: Int = 0
 
     func validate() throws(ChannelError) {
         try ring.validate()
@@ -18,6 +20,9 @@ struct ServiceShape {
         }
         guard (1...ServiceLayout.maxSubscribers).contains(readerSlots), pattern == .topic || readerSlots == 1 else {
             throw .badChannel("\(readerSlots) reader slots per ring; a \(pattern.name) has 1, a topic 1 to \(ServiceLayout.maxSubscribers)")
+        }
+        guard (0...RingLayout.maxHistoryDepth).contains(historyDepth), pattern == .topic || historyDepth == 0 else {
+            throw .badChannel("a history of \(historyDepth) messages; a topic keeps 0 to \(RingLayout.maxHistoryDepth), other services none")
         }
     }
 
@@ -152,7 +157,7 @@ final class ServiceSegment: @unchecked Sendable {
         for index in 0..<(shape.members * shape.pattern.ringsPerMember) {
             let region = UnsafeMutableRawBufferPointer(start: base + shape.ringsOffset + index * shape.ringStride, count: ringSize)
             RingLayout.initialize(region, configuration: shape.ring, slots: shape.readerSlots,
-                                  policy: shape.policy, flavour: shape.flavour)
+                                  policy: shape.policy, flavour: shape.flavour, historyDepth: shape.historyDepth)
         }
     }
 
