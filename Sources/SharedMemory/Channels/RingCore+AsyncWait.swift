@@ -26,8 +26,7 @@ extension RingCore {
         if Task.isCancelled { throw .cancelled }
         let futexWord = UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self)
         while true {
-            let seen = event.pointee.load(ordering: .acquiring)
-            SleeperCount(sleepers: sleepers, sleeping: sleeping).enter()
+            let seen = SleeperCount(sleepers: sleepers, sleeping: sleeping).enter(announcingOn: event)
             let readyNow: Bool
             do { readyNow = try ready() } catch {
                 leaveAsyncSleep(sleepers, sleeping)

@@ -219,22 +219,70 @@ final class RingCore: @unchecked Sendable {
 
     // MARK: Waiting
 
-    /// Wakes every sleeper on `event`, if one is announced in `sleepers`.
-    /// The caller has just published with a sequentially consistent store.
+    /// Wakes every sleeper on `event`, if one is counted in `sleepers` and
+    /// announced on `event` since the last wake-up (its low bit, see
+    /// ``SleeperCount/enter(announcingOn:)``). The caller has just published
+    /// with a sequentially consistent store.
     @inline(__always)
     func wake(_ event: UnsafeMutablePointer<Atomic<UInt32>>, _ sleepers: UnsafeMutablePointer<Atomic<UInt32>>) {
         if sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
-            wakeNow(event)
+            wakeAnnounced(event)
         }
     }
 
+    /// The most attempts to move an event word that other processes keep changing.
+    static let bumpAttempts = 16
+
+    /// Moves `event` to the next even value and wakes its sleepers, if its
+    /// announcement bit is set; otherwise makes no system call: every
+    /// sleeper announced before the last bump was woken by it, and one that
+    /// announces later re-checks its condition after this caller published.
+    @inline(never)
+    func wakeAnnounced(_ event: UnsafeMutablePointer<Atomic<UInt32>>) {
+        var value = event.pointee.load(ordering: .sequentiallyConsistent)
+        for _ in 0..<Self.bumpAttempts {
+            guard value & 1 != 0 else { return }
+            let (exchanged, current) = event.pointee.compareExchange(
+                expected: value, desired: value &+ 1, ordering: .sequentiallyConsistent)
+            if exchanged {
+                futexWake(event)
+                return
+            }
+            value = current
+        }
+        wakeNow(event)
+    }
+
+    /// Bumps `event` to a new value and wakes its sleepers, announced or not
+    /// (a close, a cancelled wait, a role taken over).
     func wakeNow(_ event: UnsafeMutablePointer<Atomic<UInt32>>) {
-        event.pointee.wrappingAdd(1, ordering: .releasing)
+        var value = event.pointee.load(ordering: .relaxed)
+        var bumped = false
+        for _ in 0..<Self.bumpAttempts {
+            let (exchanged, current) = event.pointee.compareExchange(
+                expected: value, desired: (value | 1) &+ 1, ordering: .sequentiallyConsistent)
+            if exchanged {
+                bumped = true
+                break
+            }
+            value = current
+        }
+        // A word that keeps changing changes anyway; its announcement bit stays as it is.
+        if !bumped { event.pointee.wrappingAdd(2, ordering: .sequentiallyConsistent) }
+        futexWake(event)
+    }
+
+    private func futexWake(_ event: UnsafeMutablePointer<Atomic<UInt32>>) {
         _ = try? system.futexWake(UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self), count: Int32.max)
     }
 
-    /// How often a waiting side checks its peer and its deadline.
-    static let checkInterval: Duration = .milliseconds(50)
+    /// How often a waiting side checks its peer and the segment: the
+    /// longest sleep without a wake-up. An idle waiter wakes 4 times a
+    /// second, and a dead peer is noticed within about a quarter of a second.
+    /// Every other wait (an event listener's, a wait set's, the async waits)
+    /// sleeps in slices of this length; callers that wait in slices of their
+    /// own (`shm recv`, `shm listen`) make them longer than this.
+    static let checkInterval: Duration = .milliseconds(250)
 
     /// Waits until `ready()` holds, as `strategy` says: spinning, then (unless
     /// `.spin`) sleeping on `event`. Throws `.timedOut` at `deadline`, what
@@ -270,10 +318,9 @@ final class RingCore: @unchecked Sendable {
         }
         let futexWord = UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self)
         while true {
-            let seen = event.pointee.load(ordering: .acquiring)
             // The role's own flag says it is counted, so that whoever takes the
             // role over from a process that died asleep can take it back out.
-            SleeperCount(sleepers: sleepers, sleeping: sleeping).enter()
+            let seen = SleeperCount(sleepers: sleepers, sleeping: sleeping).enter(announcingOn: event)
             let readyNow: Bool
             do { readyNow = try ready() } catch {
                 leaveSleep(sleepers, sleeping)
