@@ -144,6 +144,8 @@ final class RingCore: @unchecked Sendable {
     var dataSleepers: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.dataSleepers) }
     var spaceEvent: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.spaceEvent) }
     var spaceSleepers: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.spaceSleepers) }
+    /// The roles of a publish/subscribe ring that spin in a wait now (a hint, see ``startSpinning(_:)``).
+    var spinners: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.spinners) }
 
     func slotWord64(_ slot: Int, _ offset: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
         word64(RingLayout.Offset.slots0 + 64 * slot + offset)
@@ -294,28 +296,25 @@ final class RingCore: @unchecked Sendable {
         strategy: WaitStrategy, deadline: ContinuousClock.Instant?,
         check: () throws(ChannelError) -> Void, cancelled: () -> Bool = { false }
     ) throws(ChannelError) {
-        let spinLimit = strategy.spinCount
-        var spins = 0
-        var nextCheck: ContinuousClock.Instant?
-        while spins < spinLimit {
-            if try ready() { return }
-            cshm_spin_pause()
-            spins &+= 1
-            if spins & 1023 == 0 {
-                let now = ContinuousClock.now
-                if let deadline, now >= deadline { throw .timedOut }
-                guard let due = nextCheck else {
-                    nextCheck = now + Self.checkInterval
-                    continue
-                }
-                if now >= due {
-                    try checkIntact()
-                    try check()
-                    if cancelled() { throw .cancelled }
-                    nextCheck = now + Self.checkInterval
-                }
+        var spinLimit = strategy.spinCount
+        var spinBit: UInt32 = 0
+        if flavour == .publishSubscribe && spinLimit > 0 && spinLimit != Int.max {
+            spinBit = roleSpinBit(sleeping)
+            if !startSpinning(spinBit) {
+                spinLimit = 0
+                spinBit = 0
             }
         }
+        do {
+            if try spin(until: ready, limit: spinLimit, deadline: deadline, check: check, cancelled: cancelled) {
+                stopSpinning(spinBit)
+                return
+            }
+        } catch {
+            stopSpinning(spinBit)
+            throw error
+        }
+        stopSpinning(spinBit)
         let futexWord = UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self)
         while true {
             // The role's own flag says it is counted, so that whoever takes the
@@ -349,6 +348,71 @@ final class RingCore: @unchecked Sendable {
         }
     }
 
+    /// The spin phase of ``wait(until:event:sleepers:sleeping:strategy:deadline:check:cancelled:)``:
+    /// `true` once `ready()` holds, `false` after `limit` rounds.
+    @inline(__always)
+    private func spin(
+        until ready: () throws(ChannelError) -> Bool, limit: Int, deadline: ContinuousClock.Instant?,
+        check: () throws(ChannelError) -> Void, cancelled: () -> Bool
+    ) throws(ChannelError) -> Bool {
+        var spins = 0
+        var nextCheck: ContinuousClock.Instant?
+        while spins < limit {
+            if try ready() { return true }
+            cshm_spin_pause()
+            spins &+= 1
+            if spins & 1023 == 0 {
+                let now = ContinuousClock.now
+                if let deadline, now >= deadline { throw .timedOut }
+                guard let due = nextCheck else {
+                    nextCheck = now + Self.checkInterval
+                    continue
+                }
+                if now >= due {
+                    try checkIntact()
+                    try check()
+                    if cancelled() { throw .cancelled }
+                    nextCheck = now + Self.checkInterval
+                }
+            }
+        }
+        return false
+    }
+
+    // MARK: Spinners
+
+    /// How many roles of one publish/subscribe ring spin at once: one core
+    /// is left for the peer they wait for (at least one spins).
+    static let spinnerLimit = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) - 1)
+
+    /// The role's bit in the spinners word, for the role whose sleeping flag
+    /// is `sleeping`: bit 0 for the writer, bit 1 + slot mod 31 for a reader slot.
+    /// Slots 31 apart share a bit: the word is a hint.
+    func roleSpinBit(_ sleeping: UnsafeMutablePointer<Atomic<UInt32>>) -> UInt32 {
+        let offset = UnsafeMutableRawPointer(sleeping) - base
+        guard offset >= RingLayout.Offset.slots0 else { return 1 }
+        return 1 << UInt32(1 + (offset - RingLayout.Offset.slots0) / 64 % 31)
+    }
+
+    /// Whether a waiter of a publish/subscribe ring may spin: fewer than
+    /// ``spinnerLimit`` other roles spin now. If so, its bit is set until
+    /// ``stopSpinning(_:)``. Waiters that outnumber the cores would spin
+    /// against each other and against the peer they wait for; they sleep
+    /// at once instead, and the peer wakes them once per round (see
+    /// ``SleeperCount/enter(announcingOn:)``).
+    func startSpinning(_ bit: UInt32) -> Bool {
+        let others = spinners.pointee.load(ordering: .relaxed) & ~bit
+        guard others.nonzeroBitCount < Self.spinnerLimit else { return false }
+        spinners.pointee.bitwiseOr(bit, ordering: .relaxed)
+        return true
+    }
+
+    /// Clears the role's bit in the spinners word; a `bit` of 0 (a wait that did not mark itself) changes nothing.
+    @inline(__always)
+    func stopSpinning(_ bit: UInt32) {
+        if bit != 0 { spinners.pointee.bitwiseAnd(~bit, ordering: .relaxed) }
+    }
+
     @inline(__always)
     private func leaveSleep(_ sleepers: UnsafeMutablePointer<Atomic<UInt32>>, _ sleeping: UnsafeMutablePointer<Atomic<UInt32>>) {
         SleeperCount(sleepers: sleepers, sleeping: sleeping).leave()
@@ -356,8 +420,10 @@ final class RingCore: @unchecked Sendable {
 
     /// Takes a role over from a process that died while counted as asleep:
     /// removes it from `sleepers`, so that writers stop making wake-up calls for it.
+    /// A process that died spinning leaves its bit in the spinners word: it is cleared too.
     func forgetDeadSleeper(_ sleepers: UnsafeMutablePointer<Atomic<UInt32>>, _ sleeping: UnsafeMutablePointer<Atomic<UInt32>>) {
         SleeperCount(sleepers: sleepers, sleeping: sleeping).forgetDead()
+        if flavour == .publishSubscribe { stopSpinning(roleSpinBit(sleeping)) }
     }
 
     /// The flag of the writer (`nil`) or of reader slot `slot` that says it is counted asleep.
