@@ -123,7 +123,9 @@ struct Idle: ParsableCommand {
         abstract: "The idle cost of a receiver waiting with no traffic: CPU seconds and wake-ups per second.",
         discussion: """
             A receiver process waits in receive() with the default (adaptive) strategy while this \
-            process holds the sender and sends nothing. CPU is utime + stime from /proc/PID/stat, \
+            process holds the sender and sends nothing. CPU is the time on a CPU of all its threads \
+            from /proc/PID/task/*/schedstat (nanoseconds; utime + stime from /proc/PID/stat, in clock \
+            ticks, where schedstat is missing), \
             wake-ups the voluntary context switches of all its threads (/proc/PID/task/*/status), \
             over --seconds after half a second to settle.
             """)

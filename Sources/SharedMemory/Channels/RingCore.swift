@@ -298,11 +298,13 @@ final class RingCore: @unchecked Sendable {
     ) throws(ChannelError) {
         var spinLimit = strategy.spinCount
         var spinBit: UInt32 = 0
+        var outnumbered = false
         if flavour == .publishSubscribe && spinLimit > 0 && spinLimit != Int.max {
             spinBit = roleSpinBit(sleeping)
             if !startSpinning(spinBit) {
                 spinLimit = 0
                 spinBit = 0
+                outnumbered = true
             }
         }
         do {
@@ -315,6 +317,10 @@ final class RingCore: @unchecked Sendable {
             throw error
         }
         stopSpinning(spinBit)
+        // Readers only: a writer waiting for space is woken by the readers
+        // that free it, once per round, and must not lose time napping.
+        if outnumbered && sleeping != sleepingFlag(slot: nil),
+           try nap(until: ready, deadline: deadline, cancelled: cancelled) { return }
         let futexWord = UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self)
         while true {
             // The role's own flag says it is counted, so that whoever takes the
@@ -375,6 +381,32 @@ final class RingCore: @unchecked Sendable {
                     nextCheck = now + Self.checkInterval
                 }
             }
+        }
+        return false
+    }
+
+    /// How long one nap of an outnumbered waiter lasts, and how many it takes
+    /// before it sleeps on the event word.
+    static let napLength: UInt32 = 100, napCount = 16
+
+    /// The waiting of a publish/subscribe reader that may not spin because
+    /// others spin on every core but one: up to ``napCount`` short sleeps of
+    /// ``napLength`` µs, testing the condition after each, before the caller
+    /// counts itself asleep. `true` once `ready()` holds.
+    ///
+    /// Uncounted, so the peer makes no wake-up call for it: while messages
+    /// flow, each nap ends with a batch to consume, the cost of one wake-up
+    /// spread over it, instead of a wake-up call and a sleep per message or
+    /// a spin that takes the core the peer needs. A few milliseconds
+    /// without a message and the waiter sleeps on the event word as usual.
+    private func nap(
+        until ready: () throws(ChannelError) -> Bool, deadline: ContinuousClock.Instant?, cancelled: () -> Bool
+    ) throws(ChannelError) -> Bool {
+        for _ in 0..<Self.napCount {
+            usleep(Self.napLength)
+            if try ready() { return true }
+            if cancelled() { throw .cancelled }
+            if let deadline, ContinuousClock.now >= deadline { return false }
         }
         return false
     }
