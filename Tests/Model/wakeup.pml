@@ -21,8 +21,9 @@
  * the relaxed and acquire/release ones are not weakened here.
  *
  * Abstracted away: message bytes, record headers and padding (a position
- * counts messages); the spin phase of a wait (it only tests the condition,
- * which the sleep phase tests again); deadlines and cancellation; the
+ * counts messages); the spin phase of a wait and an outnumbered subscriber's
+ * naps (they only test the condition, which the sleep phase tests again, and
+ * the spinners word that decides between them is a hint); deadlines and cancellation; the
  * publish/subscribe flavour (several readers, slot scans, the writer freeing
  * dead subscribers); a reader's detach and cancelWait (unconditional wakes,
  * like the close). A peer check that throws peerDied is a caller that waits
