@@ -429,8 +429,9 @@ final class RingCore: @unchecked Sendable {
     /// Whether a waiter of a publish/subscribe ring may spin: fewer than
     /// ``spinnerLimit`` other roles spin now. If so, its bit is set until
     /// ``stopSpinning(_:)``. Waiters that outnumber the cores would spin
-    /// against each other and against the peer they wait for; they sleep
-    /// at once instead, and the peer wakes them once per round (see
+    /// against each other and against the peer they wait for; instead a
+    /// reader naps (``nap(until:deadline:cancelled:)``) and a writer sleeps
+    /// at once, and their peers wake them once per round (see
     /// ``SleeperCount/enter(announcingOn:)``).
     func startSpinning(_ bit: UInt32) -> Bool {
         let others = spinners.pointee.load(ordering: .relaxed) & ~bit
