@@ -41,7 +41,7 @@
  * The futex is modelled as the kernel does it: FUTEX_WAIT compares the word
  * with the expected value and queues the caller in one step, returning at
  * once when they differ; FUTEX_WAKE (count INT_MAX) dequeues every waiter on
- * the word; a process that dies is dequeued. Without TIMEOUTS a wait's 50 ms
+ * the word; a process that dies is dequeued. Without TIMEOUTS a wait's 250 ms
  * slice ends only after the peer role's holder died: each death lets one sleep
  * of the peer end at its slice (the wake-up the dead process may have owed;
  * this is the case the code leaves to the slice and its peer check). Any
