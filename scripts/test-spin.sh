@@ -3,9 +3,10 @@
 # spin: no lost wake-up or deadlock, the sleepers counts stay right when a
 # process dies at any step and a successor takes its role over, and every
 # message is eventually consumed. Mutants of the protocol (no re-check
-# before sleeping; a waker that does not increment the event word; a close
+# before sleeping; a waker that does not change the event word; a close
 # that wakes before it releases the writer's lock; a sleeper that sets its
-# flag before it is counted) must be caught. Prints each check with its state
+# flag before it is counted; a sleeper that does not announce itself on the
+# event word's low bit) must be caught. Prints each check with its state
 # counts; exits 1 if a check of the model fails or a mutant passes, 2 on bad
 # usage.
 #
@@ -21,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '10,20s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '13,22s/^# \{0,1\}//p' "$0"; }
 
 install=0
 order=count-first
@@ -175,10 +176,12 @@ else
 fi
 check "mutant, no re-check of the condition after announcing (no deaths)" "invalid end state" \
     "${code_flags[@]}" -DGENS=1 -DMUTANT_NO_RECHECK -- -DSAFETY -DNOCLAIM --
-check "mutant, waker does not increment the event word before FUTEX_WAKE (no deaths)" "invalid end state" \
+check "mutant, waker does not change the event word before FUTEX_WAKE (no deaths)" "invalid end state" \
     "${code_flags[@]}" -DGENS=1 -DMUTANT_NO_BUMP -- -DSAFETY -DNOCLAIM --
 check "mutant, close wakes the reader before it releases the writer's lock (no deaths)" "invalid end state" \
     "${code_flags[@]}" -DGENS=1 -DMUTANT_WAKE_BEFORE_RELEASE -- -DSAFETY -DNOCLAIM --
+check "mutant, sleeper does not set the event word's announcement bit (no deaths)" "invalid end state" \
+    "${code_flags[@]}" -DGENS=1 -DMUTANT_NO_ANNOUNCE -- -DSAFETY -DNOCLAIM --
 
 echo
 echo "$passed passed, $failed failed ($((SECONDS - started)) s)"

@@ -192,6 +192,8 @@ int cshm_bench_process_usage(pid_t pid, cshm_bench_usage *usage) {
     if (rss < 0 || peak < 0) return EPROTO;
     /* Context switches are counted per thread: add up every thread's. */
     usage->voluntary_switches = usage->involuntary_switches = 0;
+    unsigned long long on_cpu_ns = 0;
+    int precise = 1;
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *tasks = opendir(path);
     if (tasks == NULL) return errno;
@@ -209,8 +211,18 @@ int cshm_bench_process_usage(pid_t pid, cshm_bench_usage *usage) {
         }
         usage->voluntary_switches += (uint64_t)voluntary;
         usage->involuntary_switches += (uint64_t)involuntary;
+        /* schedstat: nanoseconds on a CPU, first of three numbers. */
+        snprintf(task_path, sizeof task_path, "/proc/%d/task/%.20s/schedstat", (int)pid,
+                 entry->d_name);
+        unsigned long long task_ns = 0;
+        if (read_small_file(task_path, text, sizeof text) == 0 &&
+            sscanf(text, "%llu", &task_ns) == 1)
+            on_cpu_ns += task_ns;
+        else
+            precise = 0;
     }
     closedir(tasks);
+    usage->cpu_seconds_precise = precise ? (double)on_cpu_ns / 1e9 : -1;
     usage->rss_kb = (uint64_t)rss;
     usage->peak_rss_kb = (uint64_t)peak;
     return 0;

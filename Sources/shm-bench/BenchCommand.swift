@@ -64,6 +64,13 @@ struct Run: ParsableCommand {
                 progress(name, round, roundCount)
                 rows.append(try measureBaseline(name, mechanism, settings))
             }
+            if only.isEmpty || only.contains(EventBenchmark.mechanism) {
+                progress(EventBenchmark.mechanism, round, roundCount)
+                let samples = try EventBenchmark(executable: executable).latency(warmup: settings.1, roundTrips: settings.0)
+                let percentiles = Percentiles(samples)
+                rows.append(BenchmarkRow(mechanism: EventBenchmark.mechanism, p50: percentiles.p50, p99: percentiles.p99,
+                                         p999: percentiles.p999))
+            }
             for mode in ChannelMode.allCases where only.isEmpty || only.contains(mode.mechanism) {
                 progress(mode.mechanism, round, roundCount)
                 rows.append(try measureChannel(mode, executable: executable, settings))
@@ -139,6 +146,7 @@ struct Child: ParsableCommand {
         case "idle-receiver": try DimensionChild.idleReceiver(data: data, control: control, seconds: count)
         case "rss-receiver": try DimensionChild.residentReceiver(data: data, count: count)
         case "rss-sender": try DimensionChild.residentSender(data: data, count: count)
+        case "event-echo": try EventBenchmark.echo(ping: ping, pong: pong, count: count)
         case "source": try ChildRole.source(data: data, control: control, size: size, count: count, mode: mode)
         case "paced": try ChildRole.paced(data: data, control: control, count: count, mode: mode)
         default: throw ValidationError("unknown role \(role)")

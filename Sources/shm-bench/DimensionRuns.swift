@@ -133,8 +133,10 @@ enum DimensionRuns {
         let after = try processUsage(child.pid)
         try data.send([2], timeout: timeout)
         try child.finish()
-        return (after.cpu_seconds - before.cpu_seconds,
-                Double(after.voluntary_switches &- before.voluntary_switches) / Double(seconds))
+        // Nanoseconds from schedstat where the kernel gives them; clock ticks (10 ms) otherwise.
+        let cpu = before.cpu_seconds_precise >= 0 && after.cpu_seconds_precise >= 0
+            ? after.cpu_seconds_precise - before.cpu_seconds_precise : after.cpu_seconds - before.cpu_seconds
+        return (cpu, Double(after.voluntary_switches &- before.voluntary_switches) / Double(seconds))
     }
 
     /// Peak resident kilobytes of a sender process and a receiver process.

@@ -77,7 +77,8 @@ struct Fanout: ParsableCommand {
             One publisher (this process) and N subscriber processes on one ring (64 KiB, lossless \
             policy, default wait strategy). Each subscriber receives and checks every message. \
             Timed from the first publish to the last subscriber's last message; msgs_per_s is \
-            messages published per second (each delivered N times).
+            messages published per second (each delivered N times). The table format adds the \
+            total deliveries per second (published times subscribers) against the first row's.
             """)
 
     @Option(help: "table or json.") var format: OutputFormat = .table
@@ -99,7 +100,21 @@ struct Fanout: ParsableCommand {
                                      messagesPerSecond: Double(messages) / seconds,
                                      settings: "lossless, 64 KiB ring, \(messages) messages"))
         }
-        print(format == .json ? Report.json(rows) : Report.dimensionTable(rows))
+        print(format == .json ? Report.json(rows) : Report.dimensionTable(rows) + "\n\n" + Self.deliveries(rows))
+    }
+
+    /// The rows as total deliveries (messages published times subscribers),
+    /// each against the first row's: what the subscribers receive together.
+    static func deliveries(_ rows: [BenchmarkRow]) -> String {
+        var lines = ["| subscribers | published msgs/s | deliveries/s | deliveries vs first row |", "|---:|---:|---:|---:|"]
+        let first = rows.first.flatMap { row in row.messagesPerSecond.map { $0 * Double(row.subscribers ?? 1) } }
+        for row in rows {
+            guard let published = row.messagesPerSecond, let count = row.subscribers else { continue }
+            let total = published * Double(count)
+            let ratio = first.map { String(format: "%.2fx", total / $0) } ?? "-"
+            lines.append(String(format: "| %d | %.2f M | %.2f M | %@ |", count, published / 1e6, total / 1e6, ratio))
+        }
+        return lines.joined(separator: "\n")
     }
 }
 
@@ -108,7 +123,9 @@ struct Idle: ParsableCommand {
         abstract: "The idle cost of a receiver waiting with no traffic: CPU seconds and wake-ups per second.",
         discussion: """
             A receiver process waits in receive() with the default (adaptive) strategy while this \
-            process holds the sender and sends nothing. CPU is utime + stime from /proc/PID/stat, \
+            process holds the sender and sends nothing. CPU is the time on a CPU of all its threads \
+            from /proc/PID/task/*/schedstat (nanoseconds; utime + stime from /proc/PID/stat, in clock \
+            ticks, where schedstat is missing), \
             wake-ups the voluntary context switches of all its threads (/proc/PID/task/*/status), \
             over --seconds after half a second to settle.
             """)

@@ -49,7 +49,7 @@ enum Report {
         for row in rows {
             lines.append("| \(row.mechanism) | \(row.dimension) | \(row.sizeBytes.map(String.init) ?? "-") | "
                          + "\(row.subscribers.map(String.init) ?? "-") | \(cell(row.p50, "%.0f")) | \(cell(row.p99, "%.0f")) | "
-                         + "\(cell(row.p999, "%.0f")) | \(cell(row.messagesPerSecond, "%.0f")) | \(cell(row.idleCPUSeconds, "%.3f")) | "
+                         + "\(cell(row.p999, "%.0f")) | \(cell(row.messagesPerSecond, "%.0f")) | \(cell(row.idleCPUSeconds, "%.4f")) | "
                          + "\(cell(row.wakeupsPerSecond, "%.1f")) | \(cell(row.senderRSSKilobytes, "%.0f")) | \(cell(row.receiverRSSKilobytes, "%.0f")) |")
         }
         return lines.joined(separator: "\n")

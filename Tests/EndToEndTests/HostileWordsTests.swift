@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 @testable import SharedMemory
+import Synchronization
 import Testing
 
 /// Single words that another process writes into a ring on purpose: the
@@ -39,19 +40,49 @@ struct HostileWordsTests {
         }
     }
 
-    @Test("Any value in the old slot-lock word: subscribers join, the publisher publishes",
+    /// Payload offset 108 was the slot lock of layout version 1; it is now
+    /// the spinners word of a publish/subscribe ring, a hint whatever it holds.
+    @Test("Any value in the spinners word (once the slot lock): subscribers join, wait and receive everything; the publisher publishes",
           arguments: [UInt32.max, 1, UInt32(bitPattern: getpid()), 0x7fff_ffff])
-    func slotLockWord(value: UInt32) throws {
+    func spinnersWord(value: UInt32) throws {
         try withUniqueName { name in
             let segmentName = try SegmentName(name)
             let configuration = PublishSubscribeConfiguration(ring: Self.small, subscriberSlots: 2)
             let publisher = try Publisher.open(segmentName, creating: configuration)
-            try Self.poke(name, 108, value)
+            try Self.poke(name, RingLayout.Offset.spinners, value)
             let subscriber = try Subscriber.open(segmentName, creating: nil)
             for value in 0..<100 { try publisher.send([UInt8(value)], timeout: .seconds(2)) }
             var received: [UInt8] = []
             while let message = try subscriber.tryReceive() { received += message.bytes }
             #expect(received == (0..<100).map { UInt8($0) })
+            subscriber.leave()
+            // Blocking waits: a subscriber on a thread of its own waits for data and the
+            // publisher for space, each spinning, napping or sleeping as the word says,
+            // and nothing is lost or stuck.
+            let joined = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+            let tally = Tally()
+            Thread {
+                defer { done.signal() }
+                do {
+                    let subscriber = try Subscriber.open(segmentName, creating: nil)
+                    joined.signal()
+                    for value in 100..<1100 {
+                        let message = try subscriber.receive(timeout: .seconds(30))
+                        if message?.bytes != [UInt8(truncatingIfNeeded: value)] { tally.mismatches.add(1, ordering: .relaxed) }
+                        tally.count.add(1, ordering: .relaxed)
+                    }
+                } catch {
+                    joined.signal()
+                    Issue.record("subscriber: \(error)")
+                }
+            }.start()
+            joined.wait()
+            for value in 100..<1100 {
+                if value % 200 == 0 { try Self.poke(name, RingLayout.Offset.spinners, UInt32(truncatingIfNeeded: value) | 0x5555) }
+                try publisher.send([UInt8(truncatingIfNeeded: value)], timeout: .seconds(30))
+            }
+            done.wait()
+            #expect(tally.count.load(ordering: .relaxed) == 1000 && tally.mismatches.load(ordering: .relaxed) == 0)
         }
     }
 
@@ -75,4 +106,10 @@ struct HostileWordsTests {
             #expect(receiver.output.contains("received 10 ") && receiver.output.contains("died without closing"), "\(receiver.output)")
         }
     }
+}
+
+/// Counts a thread of a test keeps: messages received, and those that were not what was sent.
+private final class Tally: Sendable {
+    let count = Atomic<Int>(0)
+    let mismatches = Atomic<Int>(0)
 }

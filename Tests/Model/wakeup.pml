@@ -21,17 +21,27 @@
  * the relaxed and acquire/release ones are not weakened here.
  *
  * Abstracted away: message bytes, record headers and padding (a position
- * counts messages); the spin phase of a wait (it only tests the condition,
- * which the sleep phase tests again); deadlines and cancellation; the
+ * counts messages); the spin phase of a wait and an outnumbered subscriber's
+ * naps (they only test the condition, which the sleep phase tests again, and
+ * the spinners word that decides between them is a hint); deadlines and cancellation; the
  * publish/subscribe flavour (several readers, slot scans, the writer freeing
  * dead subscribers); a reader's detach and cancelWait (unconditional wakes,
  * like the close). A peer check that throws peerDied is a caller that waits
  * again: it changes no shared word.
  *
+ * The event words carry an announcement in their low bit
+ * (SleeperCount.enter(announcingOn:)): a sleeper sets it with a fetch-or,
+ * whose result (with the bit) is the value it sleeps on, before it counts
+ * itself in; a waker that publishes and loads a sleepers count above 0 then
+ * makes the wake-up call only if the bit is set, moving the word to the next
+ * even value first (a compare-and-exchange, one step here: a failed one is
+ * retried); an unconditional wake-up (close) moves it to the next even value
+ * whatever the bit says.
+ *
  * The futex is modelled as the kernel does it: FUTEX_WAIT compares the word
  * with the expected value and queues the caller in one step, returning at
  * once when they differ; FUTEX_WAKE (count INT_MAX) dequeues every waiter on
- * the word; a process that dies is dequeued. Without TIMEOUTS a wait's 50 ms
+ * the word; a process that dies is dequeued. Without TIMEOUTS a wait's 250 ms
  * slice ends only after the peer role's holder died: each death lets one sleep
  * of the peer end at its slice (the wake-up the dead process may have owed;
  * this is the case the code leaves to the slice and its peer check). Any
@@ -59,7 +69,8 @@
  *                         (RingCore.leaveSleep today decrements first)
  *   COUNT_BEFORE_FLAG     both of the above
  *   MUTANT_NO_RECHECK     the sleeper does not test its condition after announcing itself
- *   MUTANT_NO_BUMP        the waker calls FUTEX_WAKE without incrementing the event word
+ *   MUTANT_NO_BUMP        the waker calls FUTEX_WAKE without changing the event word
+ *   MUTANT_NO_ANNOUNCE    the sleeper loads the event word without setting its low bit
  *   MUTANT_WAKE_BEFORE_RELEASE  close wakes the reader before it releases the lock
  *   MSGS, CAP, GENS       sizes (defaults 3, 1, 2)
  */
@@ -128,16 +139,19 @@ inline futexWait(word, seen, queued, slice) {
 /* FUTEX_WAKE(word, INT_MAX): at most one process waits on each word here. */
 #define futexWake(queued) queued = 0
 
-/* RingCore.wakeNow: increment the event word (release), FUTEX_WAKE. */
+/* RingCore.wakeNow: move the event word to the next even value (a
+ * compare-and-exchange loop), FUTEX_WAKE. */
 inline wakeNow(event, queued) {
 #ifndef MUTANT_NO_BUMP
-    event++;
+    event = (event | 1) + 1;
 #endif
     futexWake(queued)
 }
 
 /* RingCore.wake: after a sequentially consistent publish, load the sleepers
- * count (sequentially consistent); wake only when it is not 0. */
+ * count (sequentially consistent); when it is not 0, load the event word
+ * and, if its announcement bit is set, move it to the next even value and
+ * wake (RingCore.wakeAnnounced). */
 inline wake(event, sleepers, queued, announced, counted) {
     atomic {
         loaded = sleepers;
@@ -147,12 +161,36 @@ inline wake(event, sleepers, queued, announced, counted) {
         assert(loaded == 0 || counted > 0)
     }
     if
-    :: loaded != 0 -> wakeNow(event, queued)
+    :: loaded != 0 ->
+        atomic {
+            if
+            :: event & 1 ->
+#ifndef MUTANT_NO_BUMP
+                event++;
+#endif
+                loaded = 1
+            :: else -> loaded = 0
+            fi
+        };
+        if
+        :: loaded != 0 -> futexWake(queued)
+        :: else -> skip
+        fi
     :: else -> skip
     fi
 }
 
-/* The first half of a sleep: announce this process as a sleeper. */
+/* The first step of a sleep: announce it on the event word (a sequentially
+ * consistent fetch-or of the low bit); the value to sleep on. */
+inline announceOn(event, seen) {
+#ifdef MUTANT_NO_ANNOUNCE
+    seen = event
+#else
+    atomic { seen = event | 1; event = event | 1 }
+#endif
+}
+
+/* The second half of the announcement: count this process as a sleeper. */
 inline announce(sleepers, sleeping, announced, counted) {
 #ifdef ANNOUNCE_COUNT_FIRST
     atomic { sleepers++; counted++; announced = 1 };
@@ -199,7 +237,7 @@ generation:
             if
             :: wpos - t >= CAP ->
                 do
-                :: seen = spaceEvent;
+                :: announceOn(spaceEvent, seen);
                    announce(spaceSleepers, writerSleeping, writerAnnounced, spaceCounted);
 #ifndef MUTANT_NO_RECHECK
                    t = rpos;
@@ -279,7 +317,7 @@ generation:
                :: else ->
                    /* wait until wpos != position || writerClosed */
                    do
-                   :: seen = dataEvent;
+                   :: announceOn(dataEvent, seen);
                       announce(dataSleepers, readerSleeping, readerAnnounced, dataCounted);
 #ifndef MUTANT_NO_RECHECK
                       t = wpos;

@@ -162,6 +162,9 @@ typedef struct cshm_bench_usage {
     uint64_t involuntary_switches;
     uint64_t rss_kb;               /* VmRSS */
     uint64_t peak_rss_kb;          /* VmHWM */
+    double cpu_seconds_precise;    /* time on a CPU, all threads, from
+                                      /proc/PID/task/TID/schedstat (ns); -1
+                                      when the kernel does not say */
 } cshm_bench_usage;
 
 /*

@@ -6,7 +6,7 @@
 /// `creating`); the other opens it. Dropping the sender closes the channel:
 /// the receiver drains what is left and then sees the end. If the sending
 /// process dies instead, the receiver gets ``ChannelError/peerDied(_:)``
-/// once it has drained, within about 50 ms.
+/// once it has drained, within about 250 ms.
 ///
 /// The layout and memory ordering are documented in ``RingLayout``.
 public struct ChannelSender: ~Copyable, Sendable {

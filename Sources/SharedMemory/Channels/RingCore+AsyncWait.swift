@@ -3,7 +3,7 @@ import Synchronization
 
 extension RingCore {
     /// The `async` twin of ``wait(until:event:sleepers:sleeping:strategy:deadline:check:cancelled:)``:
-    /// the same steps (spin, announce the sleeper, check, sleep, leave, check the
+    /// the same steps (spin, if few enough roles of a publish/subscribe ring spin; announce the sleeper, check, sleep, leave, check the
     /// peer and the segment every ``checkInterval``), but the sleep suspends the
     /// task on ``FutexWaiter`` instead of blocking its thread. The spin is
     /// bounded by `strategy` as in the blocking wait (`.spin` spins at most
@@ -16,18 +16,34 @@ extension RingCore {
         strategy: WaitStrategy, deadline: ContinuousClock.Instant?,
         check: () throws(ChannelError) -> Void
     ) async throws(ChannelError) {
-        let spinLimit = min(strategy.spinCount, Self.asyncSpinLimit)
+        var spinLimit = min(strategy.spinCount, Self.asyncSpinLimit)
+        var spinBit: UInt32 = 0
+        if flavour == .publishSubscribe && spinLimit > 0 {
+            spinBit = roleSpinBit(sleeping)
+            if !startSpinning(spinBit) {
+                spinLimit = 0
+                spinBit = 0
+            }
+        }
         var spins = 0
         while spins < spinLimit {
-            if try ready() { return }
+            let readyNow: Bool
+            do { readyNow = try ready() } catch {
+                stopSpinning(spinBit)
+                throw error
+            }
+            if readyNow {
+                stopSpinning(spinBit)
+                return
+            }
             cshm_spin_pause()
             spins &+= 1
         }
+        stopSpinning(spinBit)
         if Task.isCancelled { throw .cancelled }
         let futexWord = UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self)
         while true {
-            let seen = event.pointee.load(ordering: .acquiring)
-            SleeperCount(sleepers: sleepers, sleeping: sleeping).enter()
+            let seen = SleeperCount(sleepers: sleepers, sleeping: sleeping).enter(announcingOn: event)
             let readyNow: Bool
             do { readyNow = try ready() } catch {
                 leaveAsyncSleep(sleepers, sleeping)

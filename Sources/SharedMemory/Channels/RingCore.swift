@@ -163,6 +163,8 @@ final class RingCore: @unchecked Sendable {
     var dataSleepers: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.dataSleepers) }
     var spaceEvent: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.spaceEvent) }
     var spaceSleepers: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.spaceSleepers) }
+    /// The roles of a publish/subscribe ring that spin in a wait now (a hint, see ``startSpinning(_:)``).
+    var spinners: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Offset.spinners) }
 
     func slotWord64(_ slot: Int, _ offset: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
         word64(RingLayout.Offset.slots0 + 64 * slot + offset)
@@ -246,22 +248,70 @@ final class RingCore: @unchecked Sendable {
 
     // MARK: Waiting
 
-    /// Wakes every sleeper on `event`, if one is announced in `sleepers`.
-    /// The caller has just published with a sequentially consistent store.
+    /// Wakes every sleeper on `event`, if one is counted in `sleepers` and
+    /// announced on `event` since the last wake-up (its low bit, see
+    /// ``SleeperCount/enter(announcingOn:)``). The caller has just published
+    /// with a sequentially consistent store.
     @inline(__always)
     func wake(_ event: UnsafeMutablePointer<Atomic<UInt32>>, _ sleepers: UnsafeMutablePointer<Atomic<UInt32>>) {
         if sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
-            wakeNow(event)
+            wakeAnnounced(event)
         }
     }
 
+    /// The most attempts to move an event word that other processes keep changing.
+    static let bumpAttempts = 16
+
+    /// Moves `event` to the next even value and wakes its sleepers, if its
+    /// announcement bit is set; otherwise makes no system call: every
+    /// sleeper announced before the last bump was woken by it, and one that
+    /// announces later re-checks its condition after this caller published.
+    @inline(never)
+    func wakeAnnounced(_ event: UnsafeMutablePointer<Atomic<UInt32>>) {
+        var value = event.pointee.load(ordering: .sequentiallyConsistent)
+        for _ in 0..<Self.bumpAttempts {
+            guard value & 1 != 0 else { return }
+            let (exchanged, current) = event.pointee.compareExchange(
+                expected: value, desired: value &+ 1, ordering: .sequentiallyConsistent)
+            if exchanged {
+                futexWake(event)
+                return
+            }
+            value = current
+        }
+        wakeNow(event)
+    }
+
+    /// Bumps `event` to a new value and wakes its sleepers, announced or not
+    /// (a close, a cancelled wait, a role taken over).
     func wakeNow(_ event: UnsafeMutablePointer<Atomic<UInt32>>) {
-        event.pointee.wrappingAdd(1, ordering: .releasing)
+        var value = event.pointee.load(ordering: .relaxed)
+        var bumped = false
+        for _ in 0..<Self.bumpAttempts {
+            let (exchanged, current) = event.pointee.compareExchange(
+                expected: value, desired: (value | 1) &+ 1, ordering: .sequentiallyConsistent)
+            if exchanged {
+                bumped = true
+                break
+            }
+            value = current
+        }
+        // A word that keeps changing changes anyway; its announcement bit stays as it is.
+        if !bumped { event.pointee.wrappingAdd(2, ordering: .sequentiallyConsistent) }
+        futexWake(event)
+    }
+
+    private func futexWake(_ event: UnsafeMutablePointer<Atomic<UInt32>>) {
         _ = try? system.futexWake(UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self), count: Int32.max)
     }
 
-    /// How often a waiting side checks its peer and its deadline.
-    static let checkInterval: Duration = .milliseconds(50)
+    /// How often a waiting side checks its peer and the segment: the
+    /// longest sleep without a wake-up. An idle waiter wakes 4 times a
+    /// second, and a dead peer is noticed within about a quarter of a second.
+    /// Every other wait (an event listener's, a wait set's, the async waits)
+    /// sleeps in slices of this length; callers that wait in slices of their
+    /// own (`shm recv`, `shm listen`) make them longer than this.
+    static let checkInterval: Duration = .milliseconds(250)
 
     /// Waits until `ready()` holds, as `strategy` says: spinning, then (unless
     /// `.spin`) sleeping on `event`. Throws `.timedOut` at `deadline`, what
@@ -273,34 +323,36 @@ final class RingCore: @unchecked Sendable {
         strategy: WaitStrategy, deadline: ContinuousClock.Instant?,
         check: () throws(ChannelError) -> Void, cancelled: () -> Bool = { false }
     ) throws(ChannelError) {
-        let spinLimit = strategy.spinCount
-        var spins = 0
-        var nextCheck: ContinuousClock.Instant?
-        while spins < spinLimit {
-            if try ready() { return }
-            cshm_spin_pause()
-            spins &+= 1
-            if spins & 1023 == 0 {
-                let now = ContinuousClock.now
-                if let deadline, now >= deadline { throw .timedOut }
-                guard let due = nextCheck else {
-                    nextCheck = now + Self.checkInterval
-                    continue
-                }
-                if now >= due {
-                    try checkIntact()
-                    try check()
-                    if cancelled() { throw .cancelled }
-                    nextCheck = now + Self.checkInterval
-                }
+        var spinLimit = strategy.spinCount
+        var spinBit: UInt32 = 0
+        var outnumbered = false
+        if flavour == .publishSubscribe && spinLimit > 0 && spinLimit != Int.max {
+            spinBit = roleSpinBit(sleeping)
+            if !startSpinning(spinBit) {
+                spinLimit = 0
+                spinBit = 0
+                outnumbered = true
             }
         }
+        do {
+            if try spin(until: ready, limit: spinLimit, deadline: deadline, check: check, cancelled: cancelled) {
+                stopSpinning(spinBit)
+                return
+            }
+        } catch {
+            stopSpinning(spinBit)
+            throw error
+        }
+        stopSpinning(spinBit)
+        // Readers only: a writer waiting for space is woken by the readers
+        // that free it, once per round, and must not lose time napping.
+        if outnumbered && sleeping != sleepingFlag(slot: nil),
+           try nap(until: ready, deadline: deadline, cancelled: cancelled) { return }
         let futexWord = UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self)
         while true {
-            let seen = event.pointee.load(ordering: .acquiring)
             // The role's own flag says it is counted, so that whoever takes the
             // role over from a process that died asleep can take it back out.
-            SleeperCount(sleepers: sleepers, sleeping: sleeping).enter()
+            let seen = SleeperCount(sleepers: sleepers, sleeping: sleeping).enter(announcingOn: event)
             let readyNow: Bool
             do { readyNow = try ready() } catch {
                 leaveSleep(sleepers, sleeping)
@@ -329,6 +381,98 @@ final class RingCore: @unchecked Sendable {
         }
     }
 
+    /// The spin phase of ``wait(until:event:sleepers:sleeping:strategy:deadline:check:cancelled:)``:
+    /// `true` once `ready()` holds, `false` after `limit` rounds.
+    @inline(__always)
+    private func spin(
+        until ready: () throws(ChannelError) -> Bool, limit: Int, deadline: ContinuousClock.Instant?,
+        check: () throws(ChannelError) -> Void, cancelled: () -> Bool
+    ) throws(ChannelError) -> Bool {
+        var spins = 0
+        var nextCheck: ContinuousClock.Instant?
+        while spins < limit {
+            if try ready() { return true }
+            cshm_spin_pause()
+            spins &+= 1
+            if spins & 1023 == 0 {
+                let now = ContinuousClock.now
+                if let deadline, now >= deadline { throw .timedOut }
+                guard let due = nextCheck else {
+                    nextCheck = now + Self.checkInterval
+                    continue
+                }
+                if now >= due {
+                    try checkIntact()
+                    try check()
+                    if cancelled() { throw .cancelled }
+                    nextCheck = now + Self.checkInterval
+                }
+            }
+        }
+        return false
+    }
+
+    /// How long one nap of an outnumbered waiter lasts, and how many it takes
+    /// before it sleeps on the event word.
+    static let napLength: UInt32 = 100, napCount = 16
+
+    /// The waiting of a publish/subscribe reader that may not spin because
+    /// others spin on every core but one: up to ``napCount`` short sleeps of
+    /// ``napLength`` µs, testing the condition after each, before the caller
+    /// counts itself asleep. `true` once `ready()` holds.
+    ///
+    /// Uncounted, so the peer makes no wake-up call for it: while messages
+    /// flow, each nap ends with a batch to consume, the cost of one wake-up
+    /// spread over it, instead of a wake-up call and a sleep per message or
+    /// a spin that takes the core the peer needs. A few milliseconds
+    /// without a message and the waiter sleeps on the event word as usual.
+    private func nap(
+        until ready: () throws(ChannelError) -> Bool, deadline: ContinuousClock.Instant?, cancelled: () -> Bool
+    ) throws(ChannelError) -> Bool {
+        for _ in 0..<Self.napCount {
+            usleep(Self.napLength)
+            if try ready() { return true }
+            if cancelled() { throw .cancelled }
+            if let deadline, ContinuousClock.now >= deadline { return false }
+        }
+        return false
+    }
+
+    // MARK: Spinners
+
+    /// How many roles of one publish/subscribe ring spin at once: one core
+    /// is left for the peer they wait for (at least one spins).
+    static let spinnerLimit = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) - 1)
+
+    /// The role's bit in the spinners word, for the role whose sleeping flag
+    /// is `sleeping`: bit 0 for the writer, bit 1 + slot mod 31 for a reader slot.
+    /// Slots 31 apart share a bit: the word is a hint.
+    func roleSpinBit(_ sleeping: UnsafeMutablePointer<Atomic<UInt32>>) -> UInt32 {
+        let offset = UnsafeMutableRawPointer(sleeping) - base
+        guard offset >= RingLayout.Offset.slots0 else { return 1 }
+        return 1 << UInt32(1 + (offset - RingLayout.Offset.slots0) / 64 % 31)
+    }
+
+    /// Whether a waiter of a publish/subscribe ring may spin: fewer than
+    /// ``spinnerLimit`` other roles spin now. If so, its bit is set until
+    /// ``stopSpinning(_:)``. Waiters that outnumber the cores would spin
+    /// against each other and against the peer they wait for; instead a
+    /// reader naps (``nap(until:deadline:cancelled:)``) and a writer sleeps
+    /// at once, and their peers wake them once per round (see
+    /// ``SleeperCount/enter(announcingOn:)``).
+    func startSpinning(_ bit: UInt32) -> Bool {
+        let others = spinners.pointee.load(ordering: .relaxed) & ~bit
+        guard others.nonzeroBitCount < Self.spinnerLimit else { return false }
+        spinners.pointee.bitwiseOr(bit, ordering: .relaxed)
+        return true
+    }
+
+    /// Clears the role's bit in the spinners word; a `bit` of 0 (a wait that did not mark itself) changes nothing.
+    @inline(__always)
+    func stopSpinning(_ bit: UInt32) {
+        if bit != 0 { spinners.pointee.bitwiseAnd(~bit, ordering: .relaxed) }
+    }
+
     @inline(__always)
     private func leaveSleep(_ sleepers: UnsafeMutablePointer<Atomic<UInt32>>, _ sleeping: UnsafeMutablePointer<Atomic<UInt32>>) {
         SleeperCount(sleepers: sleepers, sleeping: sleeping).leave()
@@ -336,8 +480,10 @@ final class RingCore: @unchecked Sendable {
 
     /// Takes a role over from a process that died while counted as asleep:
     /// removes it from `sleepers`, so that writers stop making wake-up calls for it.
+    /// A process that died spinning leaves its bit in the spinners word: it is cleared too.
     func forgetDeadSleeper(_ sleepers: UnsafeMutablePointer<Atomic<UInt32>>, _ sleeping: UnsafeMutablePointer<Atomic<UInt32>>) {
         SleeperCount(sleepers: sleepers, sleeping: sleeping).forgetDead()
+        if flavour == .publishSubscribe { stopSpinning(roleSpinBit(sleeping)) }
     }
 
     /// The flag of the writer (`nil`) or of reader slot `slot` that says it is counted asleep.

@@ -25,7 +25,7 @@ public enum RingLayout {
         static let alignment = 32, messageSize = 36, messageAlignment = 40, messageStride = 44, messageFingerprint = 48
         static let historyDepth = 56
         static let writePosition = 64, reservePosition = 72, published = 80, oldestPosition = 88, oldestSequence = 96
-        static let writerState = 104, writerSleeping = 112, writerPid = 116, historyPosition = 120
+        static let writerState = 104, spinners = 108, writerSleeping = 112, writerPid = 116, historyPosition = 120
         static let dataEvent = 128, dataSleepers = 132, spaceEvent = 136, spaceSleepers = 140
         static let messageTypeName = 144
         static let slots0 = 192

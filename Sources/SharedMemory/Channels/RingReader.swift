@@ -437,10 +437,20 @@ extension RingReader {
 
     /// The next message copied out with its sequence number, waiting up to `timeout` or not at all.
     func receiveMessage(timeout: Duration?, waits: Bool) throws(ChannelError) -> SubscriberMessage? {
-        let deadline = waits ? deadline(after: timeout) : nil
+        // A message that is there already takes no clock: the deadline is
+        // computed only once the first look finds nothing.
+        var deadline: ContinuousClock.Instant?
+        var clockStarted = !waits
         for _ in 0..<(waits ? Int.max : Self.discardsPerTry) {
-            let found = waits ? try waitForNext(deadline: deadline) : try next()
-            guard let record = found else { return nil }
+            var look = waits ? try found() : try next()
+            if waits && look == nil {
+                if !clockStarted {
+                    deadline = SharedMemory.deadline(after: timeout)
+                    clockStarted = true
+                }
+                look = try waitForNext(deadline: deadline)
+            }
+            guard let record = look else { return nil }
             let bytes = Array(UnsafeRawBufferPointer(start: core.data + record.payloadOffset, count: record.length))
             if try finish(record) {
                 return SubscriberMessage(bytes: bytes, sequence: record.sequence, missedBefore: record.missedBefore)

@@ -3,7 +3,8 @@ import Synchronization
 
 extension EventCore {
     /// The longest single sleep: the segment is checked between slices.
-    static let checkInterval: Duration = .milliseconds(50)
+    /// The rings' interval, so that every wait wakes as rarely when idle.
+    static let checkInterval: Duration = RingCore.checkInterval
 
     /// Waits until an id is pending: spins as `strategy` says, then sleeps on
     /// the event counter in slices of at most ``checkInterval``. Throws

@@ -33,9 +33,9 @@ extension ServiceSegment {
             words.append(FutexWord(UnsafeMutableRawPointer(membershipEvent).assumingMemoryBound(to: UInt32.self), expected: seen))
         }
         for ring in rings.prefix(FutexWord.maxCount - words.count) {
-            let seen = ring.core.dataEvent.pointee.load(ordering: .acquiring)
+            // A ring's data event takes the announcement bit, as every ring wait does.
             let count = SleeperCount(sleepers: ring.core.dataSleepers, sleeping: ring.core.sleepingFlag(slot: ring.slot))
-            count.enter()
+            let seen = count.enter(announcingOn: ring.core.dataEvent)
             counts.append(count)
             words.append(FutexWord(UnsafeMutableRawPointer(ring.core.dataEvent).assumingMemoryBound(to: UInt32.self), expected: seen))
         }

@@ -85,8 +85,7 @@ final class WaitSetMembers: @unchecked Sendable {
         words.reserveCapacity(entries.count)
         for entry in entries {
             let source = entry.member.source
-            let seen = source.waitEvent.pointee.load(ordering: .acquiring)
-            SleeperCount(sleepers: source.waitSleepers, sleeping: source.waitSleeping).enter()
+            let seen = source.enterSleep()
             words.append(FutexWord(UnsafeMutableRawPointer(source.waitEvent).assumingMemoryBound(to: UInt32.self), expected: seen))
         }
         return words

@@ -12,6 +12,10 @@ protocol WaitSetSource: AnyObject, Sendable {
     var waitSleepers: UnsafeMutablePointer<Atomic<UInt32>> { get }
     /// This role's flag that says it is counted in ``waitSleepers``.
     var waitSleeping: UnsafeMutablePointer<Atomic<UInt32>> { get }
+    /// Counts this waiter into ``waitSleepers`` (announcing itself on
+    /// ``waitEvent`` where the segment's protocol has wakers look for it);
+    /// the value of ``waitEvent`` to sleep on.
+    func enterSleep() -> UInt32
     /// The backend whose `futex_waitv` the set sleeps in.
     var waitBackend: any SharedMemoryBackend { get }
     /// What a receive would find now, without a system call on the fast path:
@@ -27,6 +31,11 @@ extension RingReader: WaitSetSource {
     var waitSleepers: UnsafeMutablePointer<Atomic<UInt32>> { core.dataSleepers }
     var waitSleeping: UnsafeMutablePointer<Atomic<UInt32>> { core.sleepingFlag(slot: slot) }
     var waitBackend: any SharedMemoryBackend { core.system }
+
+    /// A ring's writer wakes only sleepers announced on the data event.
+    func enterSleep() -> UInt32 {
+        SleeperCount(sleepers: waitSleepers, sleeping: waitSleeping).enter(announcingOn: waitEvent)
+    }
 
     func readiness() -> ChannelWaitSet.Readiness? {
         // Sequentially consistent, as in the single wait: ordered after the
@@ -51,6 +60,13 @@ extension ListenerState: WaitSetSource {
     var waitSleepers: UnsafeMutablePointer<Atomic<UInt32>> { core.sleepers }
     var waitSleeping: UnsafeMutablePointer<Atomic<UInt32>> { core.listenerSleeping }
     var waitBackend: any SharedMemoryBackend { core.system }
+
+    /// A notifier wakes whenever the count is above 0: the counter is loaded, not announced on.
+    func enterSleep() -> UInt32 {
+        let seen = waitEvent.pointee.load(ordering: .acquiring)
+        SleeperCount(sleepers: waitSleepers, sleeping: waitSleeping).enter()
+        return seen
+    }
 
     /// Pending ids are a message; the loads are sequentially consistent, as
     /// the listener's own re-check before it sleeps.

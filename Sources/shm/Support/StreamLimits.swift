@@ -19,10 +19,10 @@ struct StreamLimits: ParsableArguments {
     }
 
     /// The longest single wait, so that a signal is noticed within it. It is
-    /// several times a channel's check of its peer (every 50 ms), which runs
-    /// only inside a wait: a shorter slice would end every wait before a dead
-    /// sender is noticed.
-    static let waitSlice = Duration.milliseconds(250)
+    /// four times a channel's check of its peer (every 250 ms), which runs
+    /// only inside a wait: a slice as short as the check would end every wait
+    /// before a dead sender is noticed.
+    static let waitSlice = Duration.seconds(1)
 
     /// Whether fewer than `--count` items have been printed.
     func wantsMore(after printed: Int) -> Bool { count.map { printed < $0 } ?? true }
