@@ -1,0 +1,170 @@
+import Synchronization
+
+/// A server's receiving side, used under its lock: the attached clients,
+/// the round-robin cursor, and the sleepers counts of the tasks that wait.
+struct ServerReceiving {
+    let service: ServiceSegment
+    let strategy: WaitStrategy
+    var links: [ClientLink?]
+    /// Per slot, a session the server will not attach to again (it closed
+    /// its request ring, or its ring broke the rules).
+    var refused: [UInt32?]
+    var sleepers: [SharedSleepers]
+    var membershipSleepers = SharedSleepers()
+    var cursor = 0
+    var membershipSeen: UInt32 = 0
+    var nextRefresh: ContinuousClock.Instant = .now
+    var closed = false
+
+    init(service: ServiceSegment, strategy: WaitStrategy) {
+        self.service = service
+        self.strategy = strategy
+        links = Array(repeating: nil, count: service.memberCount)
+        refused = Array(repeating: nil, count: service.memberCount)
+        sleepers = Array(repeating: SharedSleepers(), count: service.memberCount)
+    }
+
+    var serviceName: String { service.name.posixName }
+
+    // MARK: Membership
+
+    /// Attaches to clients that joined and detaches from clients that left
+    /// or died, when the membership event moved or a check interval passed.
+    mutating func refresh(force: Bool = false) {
+        let event = service.membershipEvent.pointee.load(ordering: .acquiring)
+        let now = ContinuousClock.now
+        guard force || event != membershipSeen || now >= nextRefresh else { return }
+        membershipSeen = event
+        nextRefresh = now + RingCore.checkInterval
+        for member in 0..<links.count {
+            let session = service.memberSession(member)
+            let alive = service.memberIsAlive(member)
+            if let link = links[member], !alive || session != link.session {
+                detach(member)
+            }
+            if links[member] == nil, alive, let session, refused[member] != session {
+                attach(member)
+            }
+        }
+    }
+
+    /// Claims the receiver of client `member`'s request ring and the writer
+    /// of its response ring, then reads its session again (a joiner holds
+    /// these roles while it resets, so the session cannot change once they
+    /// are claimed) and tells the client where it takes over.
+    private mutating func attach(_ member: Int) {
+        guard let requests = try? service.ring(member: member, ring: 0),
+              let responses = try? service.ring(member: member, ring: 1),
+              let reader = try? RingReader.receiver(core: requests, strategy: strategy) else { return }
+        guard let writer = try? RingWriter(core: responses, strategy: strategy) else {
+            reader.detach()
+            return
+        }
+        guard let session = service.memberSession(member), service.memberIsAlive(member), refused[member] != session else {
+            reader.detach()
+            writer.close()
+            return
+        }
+        var taken = reader.currentPosition.littleEndian
+        let announced = withUnsafeBytes(of: &taken) { bytes in
+            try? writer.writeFrame(id: 0, kind: .serverAttached, payload: bytes, timeout: nil, waits: false)
+        }
+        _ = announced
+        links[member] = ClientLink(member: member, session: session, reader: reader, writer: writer, service: serviceName)
+    }
+
+    /// Detaches from client `member` and frees its slot for the next client.
+    mutating func detach(_ member: Int) {
+        guard let link = links[member] else { return }
+        links[member] = nil
+        if sleepers[member].waiters > 0 {
+            // The waiters that counted themselves in see the link gone and do not count out.
+            link.sleeperCount.leave()
+            sleepers[member] = SharedSleepers()
+        }
+        link.detach()
+        service.announceMembership()
+    }
+
+    /// Detaches from every client.
+    mutating func detachAll() {
+        for member in 0..<links.count { detach(member) }
+    }
+
+    // MARK: Receiving
+
+    /// The next request of any client, taking clients in turn; `nil` when none has one.
+    /// - Throws: ``ChannelError/badChannel(_:)`` for a message that breaks
+    ///   the protocol (it is consumed; an unknown kind is answered with an
+    ///   error) or a client ring that does (the client is dropped).
+    mutating func poll() throws(ChannelError) -> IncomingRequest? {
+        if closed { throw .closed }
+        refresh()
+        let count = links.count
+        for step in 0..<count {
+            let member = (cursor + step) % count
+            guard let link = links[member] else { continue }
+            let found: Result<RequestFrame, FrameProblem>?
+            do {
+                found = try link.reader.tryReceive { RequestFrame.parse($0) }
+            } catch .closed {
+                // The client closed its request ring: it is leaving.
+                refused[member] = link.session
+                detach(member)
+                continue
+            } catch {
+                refused[member] = link.session
+                detach(member)
+                throw .badChannel("\(link.name) dropped: \(error)")
+            }
+            guard let found else { continue }
+            cursor = (member + 1) % count
+            switch found {
+            case .failure(let problem):
+                if case .unknownKind(let id, _) = problem { answer(link, id: id, error: problem.describe(from: link.name)) }
+                throw .badChannel(problem.describe(from: link.name))
+            case .success(let frame) where frame.kind == .request || frame.kind == .streamRequest:
+                return IncomingRequest(link: link, id: frame.id, payload: frame.payload, isStream: frame.kind == .streamRequest)
+            case .success(let frame):
+                let reason = "\(link.name) sent a message of kind \(frame.kind.rawValue), which only a server sends"
+                answer(link, id: frame.id, error: reason)
+                throw .badChannel(reason)
+            }
+        }
+        return nil
+    }
+
+    /// Answers a broken request with an error, if there is space now.
+    private func answer(_ link: ClientLink, id: UInt64, error: String) {
+        var reason = error
+        _ = reason.withUTF8 { bytes in try? link.tryWrite(.error, id: id, UnsafeRawBufferPointer(bytes)) }
+    }
+
+    // MARK: Sleeping
+
+    /// Counts the waiter in on the membership event and every attached
+    /// client's request ring, and returns what to sleep on.
+    mutating func prepareSleep() -> (PlannedSleep, [ClientLink]) {
+        var words = [FutexWord(current: service.membershipEvent)]
+        membershipSleepers.enter(membershipCount)
+        var entered: [ClientLink] = []
+        for case let link? in links where words.count < FutexWord.maxCount - 1 {
+            words.append(FutexWord(current: link.reader.core.dataEvent))
+            sleepers[link.member].enter(link.sleeperCount)
+            entered.append(link)
+        }
+        return (PlannedSleep(words: words), entered)
+    }
+
+    /// Counts the waiter out of what ``prepareSleep()`` counted it in.
+    mutating func finishSleep(_ entered: [ClientLink]) {
+        membershipSleepers.leave(membershipCount)
+        for link in entered where links[link.member] === link {
+            sleepers[link.member].leave(link.sleeperCount)
+        }
+    }
+
+    var membershipCount: SleeperCount {
+        SleeperCount(sleepers: service.membershipSleepers, sleeping: service.ownerSleeping)
+    }
+}
