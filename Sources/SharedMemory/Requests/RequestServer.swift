@@ -61,6 +61,10 @@ public final class RequestServer: Sendable {
     public var name: SegmentName { service.name }
     /// The most clients attached at once.
     public var maxClients: Int { service.memberCount }
+    /// The largest request or reply payload, in bytes.
+    public var maxPayloadSize: Int {
+        ((try? service.ring(member: 0, ring: 1).maxMessageSize) ?? RequestFrame.prefixSize) - RequestFrame.prefixSize
+    }
     /// The clients attached now.
     public var clientCount: Int { receiving.withLock { state in state.links.count { $0 != nil } } }
 
