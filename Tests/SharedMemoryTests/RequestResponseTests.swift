@@ -185,7 +185,7 @@ struct RequestResponseTests {
                 try withBytes(of: [UInt8](repeating: 1, count: 5)) { (bytes) throws(ChannelError) in
                     try sending.writer.write(bytes, timeout: nil)
                 }
-                client.inbox.withLock { $0.pending[42] = PendingRequest(stream: false) }
+                client.inbox.withLock { $0.pending.insert(PendingRequest(id: 42, stream: false)) }
                 var frame = [UInt8](repeating: 0, count: 16)
                 frame.withUnsafeMutableBytes { RequestFrame.writePrefix(id: 42, kind: .reply, to: $0.baseAddress!) }
                 frame[8] = 99
@@ -198,7 +198,7 @@ struct RequestResponseTests {
             #expect(errors.count == 2)
             #expect(errors.allSatisfy { if case .badChannel = $0 { true } else { false } })
             // The unknown kind was answered with an error for its id.
-            let answer = try blocking { () throws(ChannelError) in try client.awaitFrame(42, deadline: .now + .seconds(5)) }
+            let answer = try blocking { () throws(ChannelError) in try client.awaitFrame(42, timeout: .seconds(5)) }
             #expect(answer.kind == .error)
             // Server to client: a short frame makes the waiting request fail clearly.
             let waiting = Task { try await client.request([1], timeout: .seconds(10)) as [UInt8] }

@@ -22,8 +22,8 @@ public struct IncomingRequest: Sendable {
     public var text: String { String(decoding: payload, as: UTF8.self) }
 }
 
-/// The replies to one request, sent in order: any number of ``send(_:timeout:)-2vt2c``
-/// calls, then ``finish(timeout:)-9r8lx`` (or ``fail(_:timeout:)-6o6af``), which ends the
+/// The replies to one request, sent in order: any number of `send(_:timeout:)`
+/// calls, then `finish(timeout:)` (or `fail(_:timeout:)`), which ends the
 /// request for the client. From ``RequestServer/replyStream(to:)``.
 /// Several tasks may share one stream; what ends it must come last.
 public struct ReplyStream: Sendable {
@@ -39,7 +39,7 @@ public struct ReplyStream: Sendable {
     }
 
     /// Sends one reply of the stream, suspending up to `timeout` for space.
-    /// - Throws: the errors of ``send(_:timeout:)-2vt2c``, and ``ChannelError/cancelled``.
+    /// - Throws: the errors of `send(_:timeout:)`, and ``ChannelError/cancelled``.
     nonisolated(nonsending) public func send(_ bytes: [UInt8], timeout: Duration? = nil) async throws(ChannelError) {
         try await request.link.writeAsync(.replyMore, id: request.id, bytes, timeout: timeout)
     }

@@ -2,6 +2,7 @@ import Synchronization
 
 /// A request a client sent and waits for replies to.
 struct PendingRequest {
+    let id: UInt64
     /// Replies read for it and not yet taken.
     var frames: [RequestFrame] = []
     /// Why it failed, once it did (taken after the frames read before).
@@ -13,11 +14,41 @@ struct PendingRequest {
     var end: UInt64 = .max
 }
 
+/// The requests a client waits for: few at a time, so a short array
+/// searched from the newest is cheaper than hashing ids.
+struct PendingTable {
+    private(set) var entries: [PendingRequest] = []
+
+    var isEmpty: Bool { entries.isEmpty }
+
+    @inline(__always)
+    func index(of id: UInt64) -> Int? { entries.lastIndex { $0.id == id } }
+
+    mutating func insert(_ request: PendingRequest) { entries.append(request) }
+
+    /// Removes the entry at `index` (the order of the others may change).
+    mutating func remove(at index: Int) {
+        entries.swapAt(index, entries.count - 1)
+        entries.removeLast()
+    }
+
+    mutating func remove(_ id: UInt64) {
+        if let index = index(of: id) { remove(at: index) }
+    }
+
+    subscript(index: Int) -> PendingRequest {
+        get { entries[index] }
+        _modify { yield &entries[index] }
+    }
+
+    var indices: Range<Int> { entries.indices }
+}
+
 /// A client's side of its response ring, used under the client's lock: the
 /// reader, the requests waiting for replies, and the sleepers count.
 struct ReplyInbox {
     let reader: RingReader
-    var pending: [UInt64: PendingRequest] = [:]
+    var pending = PendingTable()
     var sleepers = SharedSleepers()
     /// Whether a server was seen attached during this session.
     var sawServer = false
@@ -31,57 +62,62 @@ struct ReplyInbox {
     /// requests nobody waits for any more (stale replies of timed-out requests).
     /// - Throws: ``ChannelError/badChannel(_:)`` for a message that is no
     ///   frame (it is consumed), and the ring's own errors.
-    mutating func drain(server: @autoclosure () -> String) throws(ChannelError) {
+    /// - Returns: whether it moved any reply.
+    @discardableResult
+    mutating func drain(server: @autoclosure () -> String) throws(ChannelError) -> Bool {
+        var moved = false
         for _ in 0..<Self.drainLimit {
             let found: Result<RequestFrame, FrameProblem>?
             do {
                 found = try reader.tryReceive { RequestFrame.parse($0) }
             } catch .closed {
                 failAll(.peerLeft(server()))
-                return
+                return true
             }
-            guard let found else { return }
+            guard let found else { return moved }
             switch found {
             case .failure(let problem):
                 throw .badChannel(problem.describe(from: server()))
             case .success(let frame):
-                try deliver(frame, server: server())
+                try deliver(frame, server: server)
+                moved = true
             }
         }
+        return moved
     }
 
-    private mutating func deliver(_ frame: RequestFrame, server: String) throws(ChannelError) {
+    private mutating func deliver(_ frame: RequestFrame, server: () -> String) throws(ChannelError) {
         sawServer = true
         switch frame.kind {
         case .serverAttached:
             guard frame.payload.count >= 8 else {
-                throw .badChannel("\(server) announced itself with \(frame.payload.count) bytes, not a position of 8")
+                throw .badChannel("\(server()) announced itself with \(frame.payload.count) bytes, not a position of 8")
             }
             let taken = frame.payload.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
             // What the new server took over was read by the one before: it will never be answered.
-            for (id, request) in pending where request.end <= taken && request.failure == nil {
-                pending[id]?.failure = .peerDied("\(server) (it was replaced before it answered)")
+            for index in pending.indices where pending[index].end <= taken && pending[index].failure == nil {
+                pending[index].failure = .peerDied("\(server()) (it was replaced before it answered)")
             }
         case .request, .streamRequest:
-            throw .badChannel("\(server) sent a request (kind \(frame.kind.rawValue)) to a client")
+            throw .badChannel("\(server()) sent a request (kind \(frame.kind.rawValue)) to a client")
         case .reply, .replyMore, .end, .error:
-            guard pending[frame.id] != nil else { return } // stale: nobody waits for it
-            pending[frame.id]!.frames.append(frame)
+            guard let index = pending.index(of: frame.id) else { return } // stale: nobody waits for it
+            pending[index].frames.append(frame)
         }
     }
 
     /// The next reply to request `id`, or `nil` when none is there yet;
     /// throws the request's failure. The request is forgotten once its last reply is taken.
     mutating func take(_ id: UInt64) throws(ChannelError) -> RequestFrame? {
-        guard var request = pending[id] else { throw .closed }
-        if !request.frames.isEmpty {
-            let frame = request.frames.removeFirst()
-            let last = !request.stream || frame.kind != .replyMore
-            pending[id] = last ? nil : request
+        // In place: a copy of the entry would copy its frames too.
+        guard let index = pending.index(of: id) else { throw .closed }
+        if !pending[index].frames.isEmpty {
+            let frame = pending[index].frames.removeFirst()
+            if !pending[index].stream || frame.kind != .replyMore { pending.remove(at: index) }
             return frame
         }
-        if let failure = request.failure {
-            pending[id] = nil
+        if let failure = pending[index].failure {
+            pending.remove(at: index)
             throw failure
         }
         return nil
@@ -89,7 +125,7 @@ struct ReplyInbox {
 
     /// Fails every request that has not failed yet.
     mutating func failAll(_ error: ChannelError) {
-        for (id, request) in pending where request.failure == nil { pending[id]?.failure = error }
+        for index in pending.indices where pending[index].failure == nil { pending[index].failure = error }
     }
 
     /// Fails the waiting requests when no server holds the owner lock: with

@@ -13,13 +13,12 @@ extension RequestClient {
     ///   after ``close()``, and ``ChannelError/badChannel(_:)`` when the server
     ///   sent a message that breaks the protocol.
     public func request(_ bytes: [UInt8], timeout: Duration? = nil) throws(ChannelError) -> [UInt8] {
-        let deadline = deadline(after: timeout)
         let id = try withBytes(of: bytes) { (buffer) throws(ChannelError) -> UInt64? in
             try send(.request, buffer, timeout: timeout, waits: true)
         }
         guard let id else { throw .timedOut }
         do {
-            return try payload(of: awaitFrame(id, deadline: deadline))
+            return try payload(of: awaitFrame(id, timeout: timeout))
         } catch {
             forget(id)
             throw error
@@ -27,7 +26,7 @@ extension RequestClient {
     }
 
     /// Sends a string's UTF-8 bytes as a request and waits, blocking the
-    /// thread, for its reply, read as UTF-8; see ``request(_:timeout:)-4vx1n``.
+    /// thread, for its reply, read as UTF-8; see `request(_:timeout:)`.
     public func request(_ text: String, timeout: Duration? = nil) throws(ChannelError) -> String {
         String(decoding: try request(Array(text.utf8), timeout: timeout), as: UTF8.self)
     }
@@ -37,12 +36,11 @@ extension RequestClient {
     /// A reply that is there already is taken without suspending; a wait
     /// never blocks a thread of the cooperative pool. Cancelling the task
     /// ends the wait with ``ChannelError/cancelled`` (a reply that comes later is dropped).
-    /// - Throws: the errors of the blocking ``request(_:timeout:)-4vx1n``, and ``ChannelError/cancelled``.
+    /// - Throws: the errors of the blocking `request(_:timeout:)`, and ``ChannelError/cancelled``.
     nonisolated(nonsending) public func request(_ bytes: [UInt8], timeout: Duration? = nil) async throws(ChannelError) -> [UInt8] {
-        let deadline = deadline(after: timeout)
-        let id = try await sendAsync(.request, bytes, deadline: deadline)
+        let id = try await sendAsync(.request, bytes, timeout: timeout)
         do {
-            return try payload(of: await awaitFrameAsync(id, deadline: deadline))
+            return try payload(of: await awaitFrameAsync(id, timeout: timeout))
         } catch {
             forget(id)
             throw error
@@ -50,7 +48,7 @@ extension RequestClient {
     }
 
     /// Sends a string's UTF-8 bytes as a request and suspends the task until
-    /// its reply comes, read as UTF-8; see ``request(_:timeout:)-8c9ov``.
+    /// its reply comes, read as UTF-8; see `request(_:timeout:)`.
     nonisolated(nonsending) public func request(_ text: String, timeout: Duration? = nil) async throws(ChannelError) -> String {
         String(decoding: try await request(Array(text.utf8), timeout: timeout), as: UTF8.self)
     }
@@ -62,23 +60,25 @@ extension RequestClient {
     /// - Parameters:
     ///   - bytes: the request's payload.
     ///   - timeout: how long to wait for space to send, and then for each reply; `nil`: as long as it takes.
-    /// - Throws: the errors of ``request(_:timeout:)-8c9ov`` while sending; the
+    /// - Throws: the errors of `request(_:timeout:)` while sending; the
     ///   sequence throws them while waiting for replies.
     nonisolated(nonsending) public func requestStream(_ bytes: [UInt8], timeout: Duration? = nil) async throws(ChannelError) -> RequestReplies {
-        let id = try await sendAsync(.streamRequest, bytes, deadline: deadline(after: timeout))
+        let id = try await sendAsync(.streamRequest, bytes, timeout: timeout)
         return RequestReplies(ticket: ReplyTicket(client: self, id: id), timeout: timeout)
     }
 
     /// Sends a request frame without blocking a thread: a full request ring
     /// is tried again every millisecond until `deadline`.
-    nonisolated(nonsending) func sendAsync(_ kind: RequestFrame.Kind, _ bytes: [UInt8], deadline: ContinuousClock.Instant?) async throws(ChannelError) -> UInt64 {
+    nonisolated(nonsending) func sendAsync(_ kind: RequestFrame.Kind, _ bytes: [UInt8], timeout: Duration?) async throws(ChannelError) -> UInt64 {
+        var deadline: ContinuousClock.Instant?? = nil // computed once the ring is found full
         while true {
             let id = try withBytes(of: bytes) { (buffer) throws(ChannelError) -> UInt64? in
                 try send(kind, buffer, timeout: nil, waits: false)
             }
             if let id { return id }
             if Task.isCancelled { throw .cancelled }
-            if let deadline, ContinuousClock.now >= deadline { throw .timedOut }
+            if deadline == nil { deadline = .some(SharedMemory.deadline(after: timeout)) }
+            if let limit = deadline ?? nil, ContinuousClock.now >= limit { throw .timedOut }
             try sending.withLock { (sending) throws(ChannelError) in try sending.writer.checkReaders() }
             do { try await Task.sleep(for: .milliseconds(1)) } catch { throw .cancelled }
         }
@@ -137,7 +137,7 @@ public struct RequestReplies: AsyncSequence, Sendable {
             guard let current = ticket else { return nil }
             let frame: RequestFrame
             do {
-                frame = try await current.client.awaitFrameAsync(current.id, deadline: deadline(after: timeout))
+                frame = try await current.client.awaitFrameAsync(current.id, timeout: timeout)
             } catch .cancelled {
                 throw .cancelled
             } catch .timedOut {

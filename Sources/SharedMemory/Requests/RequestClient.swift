@@ -24,6 +24,9 @@ public final class RequestClient: Sendable {
     let responseCore: RingCore
     let sending: Mutex<RequestSending>
     let inbox: Mutex<ReplyInbox>
+    /// Drains that moved replies, ever: a spinning waiter polls again only
+    /// when this or the response ring's write position moved.
+    let deliveries = Atomic<UInt64>(0)
 
     struct RequestSending {
         let writer: RingWriter
@@ -102,6 +105,7 @@ public final class RequestClient: Sendable {
             return true
         }
         guard first else { return }
+        deliveries.wrappingAdd(1, ordering: .releasing)
         responseCore.wakeNow(responseCore.dataEvent)
         sending.withLock { $0.writer.close() }
         service.leave(member)
@@ -119,7 +123,7 @@ public final class RequestClient: Sendable {
             let id = sending.nextID
             try inbox.withLock { (inbox) throws(ChannelError) in
                 if inbox.closed { throw ChannelError.closed }
-                inbox.pending[id] = PendingRequest(stream: kind == .streamRequest)
+                inbox.pending.insert(PendingRequest(id: id, stream: kind == .streamRequest))
             }
             let written: Bool
             do throws(ChannelError) {
@@ -134,14 +138,16 @@ public final class RequestClient: Sendable {
             }
             sending.nextID &+= 1
             let end = requestCore.writePosition.pointee.load(ordering: .relaxed)
-            inbox.withLock { $0.pending[id]?.end = end }
+            inbox.withLock { inbox in
+                if let index = inbox.pending.index(of: id) { inbox.pending[index].end = end }
+            }
             return id
         }
     }
 
     /// Stops waiting for request `id`: later replies to it are dropped.
     func forget(_ id: UInt64) {
-        inbox.withLock { _ = $0.pending.removeValue(forKey: id) }
+        inbox.withLock { $0.pending.remove(id) }
     }
 
     // MARK: Receiving
@@ -150,7 +156,7 @@ public final class RequestClient: Sendable {
     @inline(__always)
     func poll(_ id: UInt64) throws(ChannelError) -> RequestFrame? {
         try inbox.withLock { (inbox) throws(ChannelError) -> RequestFrame? in
-            try inbox.drain(server: serverName)
+            if try inbox.drain(server: serverName) { deliveries.wrappingAdd(1, ordering: .releasing) }
             return try inbox.take(id)
         }
     }
@@ -179,19 +185,37 @@ public final class RequestClient: Sendable {
             if let due = inbox.nextCheck, now < due { return }
             inbox.nextCheck = now + RingCore.checkInterval
             inbox.checkServer(service, responses: responseCore, server: serverName)
+            // Spinning waiters poll again: a request may have failed.
+            deliveries.wrappingAdd(1, ordering: .releasing)
         }
     }
 
+    /// What a spinning waiter compares to see whether polling again may find something.
+    @inline(__always)
+    var activity: (UInt64, UInt64) {
+        (deliveries.load(ordering: .acquiring), responseCore.writePosition.pointee.load(ordering: .acquiring))
+    }
+
     /// Waits, blocking the thread, for the next reply to `id`.
-    func awaitFrame(_ id: UInt64, deadline: ContinuousClock.Instant?) throws(ChannelError) -> RequestFrame {
+    func awaitFrame(_ id: UInt64, timeout: Duration?) throws(ChannelError) -> RequestFrame {
+        // A reply that is there already takes no clock.
+        var seen = activity
+        if let frame = try poll(id) { return frame }
+        let deadline = deadline(after: timeout)
         var spins = 0
         let spinLimit = strategy.spinCount
         while true {
-            if let frame = try poll(id) { return frame }
             if spins < spinLimit {
                 spins &+= 1
+                let now = activity
+                if now != seen {
+                    seen = now
+                    if let frame = try poll(id) { return frame }
+                }
                 cshm_spin_pause()
                 if spins & 1023 != 0 { continue }
+            } else {
+                if let frame = try poll(id) { return frame }
             }
             let now = ContinuousClock.now
             checkServerIfDue(now: now)
@@ -213,16 +237,24 @@ public final class RequestClient: Sendable {
     }
 
     /// Waits, suspending the task, for the next reply to `id`.
-    nonisolated(nonsending) func awaitFrameAsync(_ id: UInt64, deadline: ContinuousClock.Instant?) async throws(ChannelError) -> RequestFrame {
+    nonisolated(nonsending) func awaitFrameAsync(_ id: UInt64, timeout: Duration?) async throws(ChannelError) -> RequestFrame {
+        var seen = activity
+        if let frame = try poll(id) { return frame }
+        let deadline = deadline(after: timeout)
         var spins = 0
         let spinLimit = min(strategy.spinCount, RingCore.asyncSpinLimit)
         while true {
-            if let frame = try poll(id) { return frame }
             if spins < spinLimit {
                 spins &+= 1
+                let now = activity
+                if now != seen {
+                    seen = now
+                    if let frame = try poll(id) { return frame }
+                }
                 cshm_spin_pause()
                 continue
             }
+            if let frame = try poll(id) { return frame }
             if Task.isCancelled { throw .cancelled }
             let now = ContinuousClock.now
             checkServerIfDue(now: now)

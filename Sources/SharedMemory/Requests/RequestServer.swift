@@ -93,6 +93,8 @@ public final class RequestServer: Sendable {
     ///   ``close()``, and ``ChannelError/badChannel(_:)`` for a message that
     ///   breaks the protocol (it is dropped; the next call goes on).
     public func nextRequest(timeout: Duration? = nil) throws(ChannelError) -> IncomingRequest {
+        // A request that is there already takes no clock.
+        if let request = try poll() { return request }
         let deadline = deadline(after: timeout)
         var spins = 0
         let spinLimit = strategy.spinCount
@@ -123,8 +125,10 @@ public final class RequestServer: Sendable {
 
     /// The next request of any client, suspending the task up to `timeout`;
     /// never blocks a thread of the cooperative pool.
-    /// - Throws: the errors of ``nextRequest(timeout:)-5b8kf``, and ``ChannelError/cancelled``.
+    /// - Throws: the errors of `nextRequest(timeout:)`, and ``ChannelError/cancelled``.
     nonisolated(nonsending) public func nextRequest(timeout: Duration? = nil) async throws(ChannelError) -> IncomingRequest {
+        // A request that is there already takes no clock.
+        if let request = try poll() { return request }
         let deadline = deadline(after: timeout)
         var spins = 0
         let spinLimit = min(strategy.spinCount, RingCore.asyncSpinLimit)
@@ -172,7 +176,7 @@ public final class RequestServer: Sendable {
     }
 
     /// Answers `request` with one reply, suspending up to `timeout` for space.
-    /// - Throws: the errors of ``reply(to:_:timeout:)-7gm0b``, and ``ChannelError/cancelled``.
+    /// - Throws: the errors of `reply(to:_:timeout:)`, and ``ChannelError/cancelled``.
     nonisolated(nonsending) public func reply(to request: IncomingRequest, _ bytes: [UInt8], timeout: Duration? = nil) async throws(ChannelError) {
         try await request.link.writeAsync(.reply, id: request.id, bytes, timeout: timeout)
     }

@@ -14,6 +14,10 @@ struct ServerReceiving {
     var cursor = 0
     var membershipSeen: UInt32 = 0
     var nextRefresh: ContinuousClock.Instant = .now
+    /// Polls since the clock was last read: the clock is read every
+    /// ``pollsPerClockRead`` polls, not on each (a poll that finds a request takes no clock).
+    var pollsSinceClock = 0
+    static let pollsPerClockRead = 256
     var closed = false
 
     init(service: ServiceSegment, strategy: WaitStrategy) {
@@ -32,6 +36,11 @@ struct ServerReceiving {
     /// or died, when the membership event moved or a check interval passed.
     mutating func refresh(force: Bool = false) {
         let event = service.membershipEvent.pointee.load(ordering: .acquiring)
+        guard force || event != membershipSeen || pollsSinceClock >= Self.pollsPerClockRead else {
+            pollsSinceClock += 1
+            return
+        }
+        pollsSinceClock = 0
         let now = ContinuousClock.now
         guard force || event != membershipSeen || now >= nextRefresh else { return }
         membershipSeen = event
@@ -145,6 +154,9 @@ struct ServerReceiving {
     /// Counts the waiter in on the membership event and every attached
     /// client's request ring, and returns what to sleep on.
     mutating func prepareSleep() -> (PlannedSleep, [ClientLink]) {
+        // A sleeper polls rarely: look at the clock (and the members, when due) now.
+        pollsSinceClock = Self.pollsPerClockRead
+        refresh()
         var words = [FutexWord(current: service.membershipEvent)]
         membershipSleepers.enter(membershipCount)
         var entered: [ClientLink] = []
