@@ -185,7 +185,7 @@ struct RequestResponseTests {
                 try withBytes(of: [UInt8](repeating: 1, count: 5)) { (bytes) throws(ChannelError) in
                     try sending.writer.write(bytes, timeout: nil)
                 }
-                client.inbox.withLock { $0.pending.insert(PendingRequest(id: 42, stream: false)) }
+                client.inbox.withLock { $0.pending.insert(PendingRequest(id: 42, stream: false, start: .max)) }
                 var frame = [UInt8](repeating: 0, count: 16)
                 frame.withUnsafeMutableBytes { RequestFrame.writePrefix(id: 42, kind: .reply, to: $0.baseAddress!) }
                 frame[8] = 99

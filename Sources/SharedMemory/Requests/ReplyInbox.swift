@@ -9,9 +9,11 @@ struct PendingRequest {
     var failure: ChannelError?
     /// Whether it asked for a stream of replies.
     let stream: Bool
-    /// The request ring's write position after its frame: a server that
-    /// took over a read position at or past it will never answer it.
-    var end: UInt64 = .max
+    /// The request ring's write position before its frame (and any padding
+    /// before it). A receiver's read position is always the end of a whole
+    /// record, so a server that took over a read position past this one
+    /// took it over after the frame was read: it will never answer it.
+    let start: UInt64
 }
 
 /// The requests a client waits for: few at a time, so a short array
@@ -95,7 +97,7 @@ struct ReplyInbox {
             }
             let taken = frame.payload.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
             // What the new server took over was read by the one before: it will never be answered.
-            for index in pending.indices where pending[index].end <= taken && pending[index].failure == nil {
+            for index in pending.indices where pending[index].start < taken && pending[index].failure == nil {
                 pending[index].failure = .peerDied("\(server()) (it was replaced before it answered)")
             }
         case .request, .streamRequest:

@@ -121,9 +121,11 @@ public final class RequestClient: Sendable {
     func send(_ kind: RequestFrame.Kind, _ payload: UnsafeRawBufferPointer, timeout: Duration?, waits: Bool) throws(ChannelError) -> UInt64? {
         try sending.withLock { (sending) throws(ChannelError) -> UInt64? in
             let id = sending.nextID
+            // This client alone writes the ring: its frame (after any padding) starts here.
+            let start = requestCore.writePosition.pointee.load(ordering: .relaxed)
             try inbox.withLock { (inbox) throws(ChannelError) in
                 if inbox.closed { throw ChannelError.closed }
-                inbox.pending.insert(PendingRequest(id: id, stream: kind == .streamRequest))
+                inbox.pending.insert(PendingRequest(id: id, stream: kind == .streamRequest, start: start))
             }
             let written: Bool
             do throws(ChannelError) {
@@ -137,10 +139,6 @@ public final class RequestClient: Sendable {
                 return nil
             }
             sending.nextID &+= 1
-            let end = requestCore.writePosition.pointee.load(ordering: .relaxed)
-            inbox.withLock { inbox in
-                if let index = inbox.pending.index(of: id) { inbox.pending[index].end = end }
-            }
             return id
         }
     }
