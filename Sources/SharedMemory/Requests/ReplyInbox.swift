@@ -3,8 +3,22 @@ import Synchronization
 /// A request a client sent and waits for replies to.
 struct PendingRequest {
     let id: UInt64
-    /// Replies read for it and not yet taken.
-    var frames: [RequestFrame] = []
+    /// The first reply read for it and not yet taken (most requests get
+    /// one: no array for it), then the others, in order.
+    var first: RequestFrame?
+    var rest: [RequestFrame] = []
+
+    mutating func append(_ frame: RequestFrame) {
+        if first == nil && rest.isEmpty { first = frame } else { rest.append(frame) }
+    }
+
+    mutating func next() -> RequestFrame? {
+        if let frame = first {
+            first = nil
+            return frame
+        }
+        return rest.isEmpty ? nil : rest.removeFirst()
+    }
     /// Why it failed, once it did (taken after the frames read before).
     var failure: ChannelError?
     /// Whether it asked for a stream of replies.
@@ -104,7 +118,7 @@ struct ReplyInbox {
             throw .badChannel("\(server()) sent a request (kind \(frame.kind.rawValue)) to a client")
         case .reply, .replyMore, .end, .error:
             guard let index = pending.index(of: frame.id) else { return } // stale: nobody waits for it
-            pending[index].frames.append(frame)
+            pending[index].append(frame)
         }
     }
 
@@ -113,8 +127,7 @@ struct ReplyInbox {
     mutating func take(_ id: UInt64) throws(ChannelError) -> RequestFrame? {
         // In place: a copy of the entry would copy its frames too.
         guard let index = pending.index(of: id) else { throw .closed }
-        if !pending[index].frames.isEmpty {
-            let frame = pending[index].frames.removeFirst()
+        if let frame = pending[index].next() {
             if !pending[index].stream || frame.kind != .replyMore { pending.remove(at: index) }
             return frame
         }

@@ -94,23 +94,27 @@ public final class RequestServer: Sendable {
     ///   breaks the protocol (it is dropped; the next call goes on).
     public func nextRequest(timeout: Duration? = nil) throws(ChannelError) -> IncomingRequest {
         // A request that is there already takes no clock.
-        if let request = try poll() { return request }
+        var watch = SpinWatch()
+        if let request = try poll(&watch) { return request }
         let deadline = deadline(after: timeout)
         var spins = 0
         let spinLimit = strategy.spinCount
         while true {
-            if let request = try poll() { return request }
             if spins < spinLimit {
                 spins &+= 1
+                // Polls only when a ring or the membership moved (and now and then for the clock's checks).
+                if spins & 255 == 0 || watch.changed(), let request = try poll(&watch) { return request }
                 cshm_spin_pause()
                 if spins & 1023 != 0 { continue }
+            } else if let request = try poll(&watch) {
+                return request
             }
             let now = ContinuousClock.now
             if let deadline, now >= deadline { throw .timedOut }
             if spins < spinLimit { continue }
             let (plan, entered) = receiving.withLock { $0.prepareSleep() }
             let ready: IncomingRequest?
-            do { ready = try poll() } catch {
+            do { ready = try poll(&watch) } catch {
                 receiving.withLock { $0.finishSleep(entered) }
                 throw error
             }
@@ -128,23 +132,25 @@ public final class RequestServer: Sendable {
     /// - Throws: the errors of `nextRequest(timeout:)`, and ``ChannelError/cancelled``.
     nonisolated(nonsending) public func nextRequest(timeout: Duration? = nil) async throws(ChannelError) -> IncomingRequest {
         // A request that is there already takes no clock.
-        if let request = try poll() { return request }
+        var watch = SpinWatch()
+        if let request = try poll(&watch) { return request }
         let deadline = deadline(after: timeout)
         var spins = 0
         let spinLimit = min(strategy.spinCount, RingCore.asyncSpinLimit)
         while true {
-            if let request = try poll() { return request }
             if spins < spinLimit {
                 spins &+= 1
+                if spins & 255 == 0 || watch.changed(), let request = try poll(&watch) { return request }
                 cshm_spin_pause()
                 continue
             }
+            if let request = try poll(&watch) { return request }
             if Task.isCancelled { throw .cancelled }
             let now = ContinuousClock.now
             if let deadline, now >= deadline { throw .timedOut }
             let (plan, entered) = receiving.withLock { $0.prepareSleep() }
             let ready: IncomingRequest?
-            do { ready = try poll() } catch {
+            do { ready = try poll(&watch) } catch {
                 receiving.withLock { $0.finishSleep(entered) }
                 throw error
             }
@@ -158,8 +164,8 @@ public final class RequestServer: Sendable {
     }
 
     @inline(__always)
-    private func poll() throws(ChannelError) -> IncomingRequest? {
-        try receiving.withLock { (state) throws(ChannelError) -> IncomingRequest? in try state.poll() }
+    private func poll(_ watch: inout SpinWatch) throws(ChannelError) -> IncomingRequest? {
+        try receiving.withLock { (state) throws(ChannelError) -> IncomingRequest? in try state.poll(&watch) }
     }
 
     // MARK: Replies

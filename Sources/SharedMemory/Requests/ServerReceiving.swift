@@ -106,13 +106,15 @@ struct ServerReceiving {
     /// - Throws: ``ChannelError/badChannel(_:)`` for a message that breaks
     ///   the protocol (it is consumed; an unknown kind is answered with an
     ///   error) or a client ring that does (the client is dropped).
-    mutating func poll() throws(ChannelError) -> IncomingRequest? {
+    mutating func poll(_ watch: inout SpinWatch) throws(ChannelError) -> IncomingRequest? {
         if closed { throw .closed }
         refresh()
+        watch.reset(membership: service.membershipEvent)
         let count = links.count
         for step in 0..<count {
             let member = (cursor + step) % count
             guard let link = links[member] else { continue }
+            watch.add(link.reader.core.writePosition)
             let found: Result<RequestFrame, FrameProblem>?
             do {
                 found = try link.reader.tryReceive { RequestFrame.parse($0) }
@@ -178,5 +180,31 @@ struct ServerReceiving {
 
     var membershipCount: SleeperCount {
         SleeperCount(sleepers: service.membershipSleepers, sleeping: service.ownerSleeping)
+    }
+}
+
+/// What a spinning server looks at between polls: the write position of
+/// every request ring and the membership event, as they were before the
+/// last poll found nothing. The words lie in the service's mapping, which
+/// outlives every wait, so a stale entry is only a word that never moves.
+struct SpinWatch {
+    private var positions: [(word: UnsafeMutablePointer<Atomic<UInt64>>, seen: UInt64)] = []
+    private var membership: (word: UnsafeMutablePointer<Atomic<UInt32>>, seen: UInt32)?
+
+    mutating func reset(membership word: UnsafeMutablePointer<Atomic<UInt32>>) {
+        positions.removeAll(keepingCapacity: true)
+        membership = (word, word.pointee.load(ordering: .acquiring))
+    }
+
+    mutating func add(_ word: UnsafeMutablePointer<Atomic<UInt64>>) {
+        positions.append((word, word.pointee.load(ordering: .acquiring)))
+    }
+
+    /// Whether a poll may find something new.
+    @inline(__always)
+    func changed() -> Bool {
+        if let membership, membership.word.pointee.load(ordering: .acquiring) != membership.seen { return true }
+        for entry in positions where entry.word.pointee.load(ordering: .acquiring) != entry.seen { return true }
+        return membership == nil
     }
 }
