@@ -35,7 +35,14 @@ struct RequestFrame {
         let id = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         let rawKind = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
         guard let kind = Kind(rawValue: rawKind) else { return .failure(.unknownKind(id: id, kind: rawKind)) }
-        return .success(RequestFrame(id: id, kind: kind, payload: Array(bytes[prefixSize...])))
+        let count = bytes.count - prefixSize
+        let payload = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 {
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: bytes.baseAddress! + prefixSize, byteCount: count)
+            }
+            initialized = count
+        }
+        return .success(RequestFrame(id: id, kind: kind, payload: payload))
     }
 
     /// Writes the prefix at `destination`, which has room for it.
