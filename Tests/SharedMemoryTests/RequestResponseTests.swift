@@ -94,6 +94,40 @@ struct RequestResponseTests {
         }
     }
 
+    @Test("A client that stops reading a stream cancels it: the server's next send fails with peerLeft")
+    func streamCancelled() async throws {
+        try await withService { name in
+            let server = try RequestServer.open(name, creating: Self.configuration)
+            let client = try RequestClient.open(name, creating: nil)
+            let sent = Atomic<Int>(0)
+            let serving = Task { () async throws(ChannelError) -> ChannelError? in
+                let request = try await server.nextRequest(timeout: .seconds(10))
+                let replies = server.replyStream(to: request)
+                for i in 0..<100_000 {
+                    do throws(ChannelError) { try await replies.send([UInt8(truncatingIfNeeded: i)], timeout: .seconds(10)) } catch { return error }
+                    sent.add(1, ordering: .relaxed)
+                }
+                return nil
+            }
+            do {
+                var taken = 0
+                for try await _ in try await client.requestStream([1], timeout: .seconds(10)) {
+                    taken += 1
+                    if taken == 3 { break }
+                }
+            }
+            let ended = try await serving.value
+            #expect(ended == .peerLeft("client \(client.slot) of \(name.posixName) (it cancelled request 1)"))
+            #expect(sent.load(ordering: .relaxed) < 100_000)
+            // The client goes on with other requests.
+            let next = Task { try await server.serve { $0.payload } }
+            let reply: [UInt8] = try await client.request([4], timeout: .seconds(10))
+            #expect(reply == [4])
+            next.cancel()
+            _ = await next.result
+        }
+    }
+
     @Test("A handler that throws answers with an error; the client gets requestFailed")
     func errorReply() async throws {
         struct Refused: Error, CustomStringConvertible { var description: String { "refused" } }

@@ -30,8 +30,9 @@ public struct ReplyStream: Sendable {
     let request: IncomingRequest
 
     /// Sends one reply of the stream, blocking up to `timeout` for space.
-    /// - Throws: ``ChannelError/peerLeft(_:)`` or ``ChannelError/peerDied(_:)``
-    ///   when the client is gone, ``ChannelError/timedOut``, ``ChannelError/messageTooLarge(size:maximum:)``.
+    /// - Throws: ``ChannelError/peerLeft(_:)`` when the client cancelled the
+    ///   stream (it stopped reading the replies) or left, ``ChannelError/peerDied(_:)``
+    ///   when it died, ``ChannelError/timedOut``, ``ChannelError/messageTooLarge(size:maximum:)``.
     public func send(_ bytes: [UInt8], timeout: Duration? = nil) throws(ChannelError) {
         try withBytes(of: bytes) { (buffer) throws(ChannelError) in
             try request.link.write(.replyMore, id: request.id, buffer, timeout: timeout)

@@ -114,7 +114,7 @@ struct ReplyInbox {
             for index in pending.indices where pending[index].start < taken && pending[index].failure == nil {
                 pending[index].failure = .peerDied("\(server()) (it was replaced before it answered)")
             }
-        case .request, .streamRequest:
+        case .request, .streamRequest, .cancel:
             throw .badChannel("\(server()) sent a request (kind \(frame.kind.rawValue)) to a client")
         case .reply, .replyMore, .end, .error:
             guard let index = pending.index(of: frame.id) else { return } // stale: nobody waits for it

@@ -96,7 +96,7 @@ final class ReplyTicket: Sendable {
         self.id = id
     }
 
-    deinit { client.forget(id) }
+    deinit { client.cancelStream(id) }
 }
 
 /// The replies to a stream request, from ``RequestClient/requestStream(_:timeout:)``:
@@ -106,7 +106,9 @@ final class ReplyTicket: Sendable {
 /// ``ChannelError/peerDied(_:)`` or ``ChannelError/peerLeft(_:)`` when the server
 /// goes, ``ChannelError/timedOut`` when a reply takes longer than the timeout,
 /// and ``ChannelError/cancelled`` when the task is cancelled. Once the sequence
-/// and its iterators are gone, later replies are dropped.
+/// and its iterators are gone before the end, the client stops reading
+/// replies to the request and tells the server, whose next
+/// `send(_:timeout:)` on the ``ReplyStream`` then throws ``ChannelError/peerLeft(_:)``.
 public struct RequestReplies: AsyncSequence, Sendable {
     /// A reply's payload.
     public typealias Element = [UInt8]

@@ -144,8 +144,25 @@ public final class RequestClient: Sendable {
     }
 
     /// Stops waiting for request `id`: later replies to it are dropped.
-    func forget(_ id: UInt64) {
-        inbox.withLock { $0.pending.remove(id) }
+    /// - Returns: whether it was still waiting.
+    @discardableResult
+    func forget(_ id: UInt64) -> Bool {
+        inbox.withLock { inbox in
+            guard let index = inbox.pending.index(of: id) else { return false }
+            inbox.pending.remove(at: index)
+            return true
+        }
+    }
+
+    /// Stops reading the replies to stream request `id` and tells the
+    /// server, if there is room in the request ring now (if not, its
+    /// replies are dropped as they come).
+    func cancelStream(_ id: UInt64) {
+        guard forget(id) else { return }
+        sending.withLock { sending in
+            _ = try? sending.writer.writeFrame(id: id, kind: .cancel, payload: UnsafeRawBufferPointer(start: nil, count: 0),
+                                               timeout: nil, waits: false)
+        }
     }
 
     // MARK: Receiving

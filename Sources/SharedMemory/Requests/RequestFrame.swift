@@ -20,6 +20,8 @@ struct RequestFrame {
         /// Server to client, request id 0: a server attached to the client's
         /// rings; the payload is the request ring's read position (u64) it took over.
         case serverAttached = 7
+        /// Client to server: the client stopped reading the replies to stream request `id`.
+        case cancel = 8
     }
 
     static let prefixSize = 16

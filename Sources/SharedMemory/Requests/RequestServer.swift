@@ -16,12 +16,12 @@ import Synchronization
 public final class RequestServer: Sendable {
     let service: ServiceSegment
     let strategy: WaitStrategy
-    let receiving: Mutex<ServerReceiving>
+    let pump: RequestPump
 
     private init(service: ServiceSegment, strategy: WaitStrategy) {
         self.service = service
         self.strategy = strategy
-        receiving = Mutex(ServerReceiving(service: service, strategy: strategy))
+        pump = RequestPump(service: service, strategy: strategy)
     }
 
     /// Opens the request/response service `name` as its server, creating it
@@ -51,7 +51,7 @@ public final class RequestServer: Sendable {
         service.word32(ServiceLayout.Offset.ownerPid).pointee.store(UInt32(bitPattern: getpid()), ordering: .relaxed)
         SleeperCount(sleepers: service.membershipSleepers, sleeping: service.ownerSleeping).forgetDead()
         let server = RequestServer(service: service, strategy: wait)
-        server.receiving.withLock { $0.refresh(force: true) }
+        server.pump.receiving.withLock { $0.refresh(force: true) }
         return server
     }
 
@@ -66,14 +66,14 @@ public final class RequestServer: Sendable {
         ((try? service.ring(member: 0, ring: 1).maxMessageSize) ?? RequestFrame.prefixSize) - RequestFrame.prefixSize
     }
     /// The clients attached now.
-    public var clientCount: Int { receiving.withLock { state in state.links.count { $0 != nil } } }
+    public var clientCount: Int { pump.receiving.withLock { state in state.links.count { $0 != nil } } }
 
     /// Stops serving: closes every client's response ring (their waiting
     /// requests fail with ``ChannelError/peerLeft(_:)``), detaches from their
     /// request rings and releases the owner lock, so that another server can
     /// take over. Dropping the server does the same.
     public func close() {
-        let first = receiving.withLock { state -> Bool in
+        let first = pump.receiving.withLock { state -> Bool in
             guard !state.closed else { return false }
             state.closed = true
             state.membershipSleepers.leaveAll(state.membershipCount)
@@ -112,18 +112,18 @@ public final class RequestServer: Sendable {
             let now = ContinuousClock.now
             if let deadline, now >= deadline { throw .timedOut }
             if spins < spinLimit { continue }
-            let (plan, entered) = receiving.withLock { $0.prepareSleep() }
+            let (plan, entered) = pump.receiving.withLock { $0.prepareSleep() }
             let ready: IncomingRequest?
             do { ready = try poll(&watch) } catch {
-                receiving.withLock { $0.finishSleep(entered) }
+                pump.receiving.withLock { $0.finishSleep(entered) }
                 throw error
             }
             if let ready {
-                receiving.withLock { $0.finishSleep(entered) }
+                pump.receiving.withLock { $0.finishSleep(entered) }
                 return ready
             }
             plan.block(system: service.system, until: min(now + RingCore.checkInterval, deadline ?? .now + longestTimeout))
-            receiving.withLock { $0.finishSleep(entered) }
+            pump.receiving.withLock { $0.finishSleep(entered) }
         }
     }
 
@@ -148,24 +148,24 @@ public final class RequestServer: Sendable {
             if Task.isCancelled { throw .cancelled }
             let now = ContinuousClock.now
             if let deadline, now >= deadline { throw .timedOut }
-            let (plan, entered) = receiving.withLock { $0.prepareSleep() }
+            let (plan, entered) = pump.receiving.withLock { $0.prepareSleep() }
             let ready: IncomingRequest?
             do { ready = try poll(&watch) } catch {
-                receiving.withLock { $0.finishSleep(entered) }
+                pump.receiving.withLock { $0.finishSleep(entered) }
                 throw error
             }
             if let ready {
-                receiving.withLock { $0.finishSleep(entered) }
+                pump.receiving.withLock { $0.finishSleep(entered) }
                 return ready
             }
             await plan.suspend(until: min(now + RingCore.checkInterval, deadline ?? .now + longestTimeout))
-            receiving.withLock { $0.finishSleep(entered) }
+            pump.receiving.withLock { $0.finishSleep(entered) }
         }
     }
 
     @inline(__always)
     private func poll(_ watch: inout SpinWatch) throws(ChannelError) -> IncomingRequest? {
-        try receiving.withLock { (state) throws(ChannelError) -> IncomingRequest? in try state.poll(&watch) }
+        try pump.receiving.withLock { (state) throws(ChannelError) -> IncomingRequest? in try state.poll(&watch) }
     }
 
     // MARK: Replies

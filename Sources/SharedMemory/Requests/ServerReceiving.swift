@@ -19,6 +19,10 @@ struct ServerReceiving {
     var pollsSinceClock = 0
     static let pollsPerClockRead = 256
     var closed = false
+    /// Requests read while a stream reply waited for space (see ``pump()``).
+    var queued: [IncomingRequest] = []
+    /// The object that holds this state, for the links to call back.
+    weak var owner: RequestPump?
 
     init(service: ServiceSegment, strategy: WaitStrategy) {
         self.service = service
@@ -79,7 +83,7 @@ struct ServerReceiving {
             try? writer.writeFrame(id: 0, kind: .serverAttached, payload: bytes, timeout: nil, waits: false)
         }
         _ = announced
-        links[member] = ClientLink(member: member, session: session, reader: reader, writer: writer, service: serviceName)
+        links[member] = ClientLink(member: member, session: session, reader: reader, writer: writer, service: serviceName, owner: owner)
     }
 
     /// Detaches from client `member` and frees its slot for the next client.
@@ -97,6 +101,7 @@ struct ServerReceiving {
 
     /// Detaches from every client.
     mutating func detachAll() {
+        queued.removeAll()
         for member in 0..<links.count { detach(member) }
     }
 
@@ -108,6 +113,26 @@ struct ServerReceiving {
     ///   error) or a client ring that does (the client is dropped).
     mutating func poll(_ watch: inout SpinWatch) throws(ChannelError) -> IncomingRequest? {
         if closed { throw .closed }
+        if !queued.isEmpty { return queued.removeFirst() }
+        return try pollRings(&watch)
+    }
+
+    /// Reads what the request rings hold now: queues the requests for
+    /// ``poll(_:)`` and applies cancellations. Called while a stream reply
+    /// waits for space, so that a client that cancelled the stream (and no
+    /// longer reads its replies) is heard even when no task takes requests.
+    mutating func pump() {
+        guard !closed else { return }
+        var watch = SpinWatch()
+        for _ in 0..<Self.pumpLimit {
+            guard let request = try? pollRings(&watch) else { return }
+            queued.append(request)
+        }
+    }
+
+    static let pumpLimit = 64
+
+    private mutating func pollRings(_ watch: inout SpinWatch) throws(ChannelError) -> IncomingRequest? {
         refresh()
         watch.reset(membership: service.membershipEvent)
         let count = links.count
@@ -136,6 +161,9 @@ struct ServerReceiving {
                 throw .badChannel(problem.describe(from: link.name))
             case .success(let frame) where frame.kind == .request || frame.kind == .streamRequest:
                 return IncomingRequest(link: link, id: frame.id, payload: frame.payload, isStream: frame.kind == .streamRequest)
+            case .success(let frame) where frame.kind == .cancel:
+                link.cancel(frame.id)
+                continue
             case .success(let frame):
                 let reason = "\(link.name) sent a message of kind \(frame.kind.rawValue), which only a server sends"
                 answer(link, id: frame.id, error: reason)
@@ -207,4 +235,18 @@ struct SpinWatch {
         for entry in positions where entry.word.pointee.load(ordering: .acquiring) != entry.seen { return true }
         return membership == nil
     }
+}
+
+/// A server's receiving side behind its lock, shared with the client links
+/// (weakly) so that a stream reply waiting for space can read the request rings.
+final class RequestPump: Sendable {
+    let receiving: Mutex<ServerReceiving>
+
+    init(service: ServiceSegment, strategy: WaitStrategy) {
+        receiving = Mutex(ServerReceiving(service: service, strategy: strategy))
+        receiving.withLock { $0.owner = self }
+    }
+
+    /// See ``ServerReceiving/pump()``.
+    func pump() { receiving.withLock { $0.pump() } }
 }
