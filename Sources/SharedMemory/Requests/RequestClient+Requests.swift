@@ -13,12 +13,21 @@ extension RequestClient {
     ///   after ``close()``, and ``ChannelError/badChannel(_:)`` when the server
     ///   sent a message that breaks the protocol.
     public func request(_ bytes: [UInt8], timeout: Duration? = nil) throws(ChannelError) -> [UInt8] {
-        let id = try withBytes(of: bytes) { (buffer) throws(ChannelError) -> UInt64? in
-            try send(.request, buffer, timeout: timeout, waits: true)
+        // One timeout for both waits: what waiting for space took is not waited again for the reply.
+        var remaining = timeout
+        var sent = try withBytes(of: bytes) { (buffer) throws(ChannelError) -> UInt64? in
+            try send(.request, buffer, timeout: nil, waits: false)
         }
-        guard let id else { throw .timedOut }
+        if sent == nil {
+            let deadline = deadline(after: timeout)
+            sent = try withBytes(of: bytes) { (buffer) throws(ChannelError) -> UInt64? in
+                try send(.request, buffer, timeout: timeout, waits: true)
+            }
+            remaining = deadline.map { max(.zero, $0 - .now) }
+        }
+        guard let id = sent else { throw .timedOut }
         do {
-            return try payload(of: awaitFrame(id, timeout: timeout))
+            return try payload(of: awaitFrame(id, timeout: remaining))
         } catch {
             forget(id)
             throw error
@@ -38,9 +47,9 @@ extension RequestClient {
     /// ends the wait with ``ChannelError/cancelled`` (a reply that comes later is dropped).
     /// - Throws: the errors of the blocking `request(_:timeout:)`, and ``ChannelError/cancelled``.
     nonisolated(nonsending) public func request(_ bytes: [UInt8], timeout: Duration? = nil) async throws(ChannelError) -> [UInt8] {
-        let id = try await sendAsync(.request, bytes, timeout: timeout)
+        let (id, remaining) = try await sendAsync(.request, bytes, timeout: timeout)
         do {
-            return try payload(of: await awaitFrameAsync(id, timeout: timeout))
+            return try payload(of: await awaitFrameAsync(id, timeout: remaining))
         } catch {
             forget(id)
             throw error
@@ -63,19 +72,25 @@ extension RequestClient {
     /// - Throws: the errors of `request(_:timeout:)` while sending; the
     ///   sequence throws them while waiting for replies.
     nonisolated(nonsending) public func requestStream(_ bytes: [UInt8], timeout: Duration? = nil) async throws(ChannelError) -> RequestReplies {
-        let id = try await sendAsync(.streamRequest, bytes, timeout: timeout)
+        let (id, _) = try await sendAsync(.streamRequest, bytes, timeout: timeout)
         return RequestReplies(ticket: ReplyTicket(client: self, id: id), timeout: timeout)
     }
 
     /// Sends a request frame without blocking a thread: a full request ring
-    /// is tried again every millisecond until `deadline`.
-    nonisolated(nonsending) func sendAsync(_ kind: RequestFrame.Kind, _ bytes: [UInt8], timeout: Duration?) async throws(ChannelError) -> UInt64 {
+    /// is tried again every millisecond until the timeout.
+    /// - Returns: its id, and what is left of the timeout.
+    nonisolated(nonsending) func sendAsync(
+        _ kind: RequestFrame.Kind, _ bytes: [UInt8], timeout: Duration?
+    ) async throws(ChannelError) -> (UInt64, Duration?) {
         var deadline: ContinuousClock.Instant?? = nil // computed once the ring is found full
         while true {
             let id = try withBytes(of: bytes) { (buffer) throws(ChannelError) -> UInt64? in
                 try send(kind, buffer, timeout: nil, waits: false)
             }
-            if let id { return id }
+            if let id {
+                guard let limit = deadline ?? nil else { return (id, timeout) }
+                return (id, max(.zero, limit - .now))
+            }
             if Task.isCancelled { throw .cancelled }
             if deadline == nil { deadline = .some(SharedMemory.deadline(after: timeout)) }
             if let limit = deadline ?? nil, ContinuousClock.now >= limit { throw .timedOut }
