@@ -13,7 +13,8 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure swift-shm channels against a raw C ring, a pipe and a Unix socket.",
         discussion: """
             Every row runs two processes. Latency: 64-byte ping-pong, round-trip time \
-            percentiles after a warm-up. Throughput: a one-way lossless stream whose \
+            percentiles after a warm-up (swift-shm/request: a 64-byte request and its \
+            64-byte reply through a request/response service). Throughput: a one-way lossless stream whose \
             receiver copies every message out (loans read in place), 64-byte messages \
             per second and 1 MiB messages in GB/s (10^9 bytes). Ratios compare with \
             the raw C ring that spins, measured in the same run. Build with -c release.
@@ -74,6 +75,10 @@ struct Run: ParsableCommand {
             for mode in ChannelMode.allCases where only.isEmpty || only.contains(mode.mechanism) {
                 progress(mode.mechanism, round, roundCount)
                 rows.append(try measureChannel(mode, executable: executable, settings))
+            }
+            if only.isEmpty || only.contains(RequestBenchmark.mechanism) {
+                progress(RequestBenchmark.mechanism, round, roundCount)
+                rows.append(try RequestBenchmark.measure(executable: executable, size: 64, warmup: settings.1, roundTrips: settings.0))
             }
             measured.append(rows)
         }
@@ -149,6 +154,7 @@ struct Child: ParsableCommand {
         case "event-echo": try EventBenchmark.echo(ping: ping, pong: pong, count: count)
         case "source": try ChildRole.source(data: data, control: control, size: size, count: count, mode: mode)
         case "paced": try ChildRole.paced(data: data, control: control, count: count, mode: mode)
+        case "server": try RequestBenchmark.serve(ping, count: count)
         default: throw ValidationError("unknown role \(role)")
         }
     }

@@ -25,6 +25,9 @@ public enum ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
     case codingFailed(String)
     /// The task waiting was cancelled.
     case cancelled
+    /// A request/response server answered the request with an error; the
+    /// text is the server's reason (see ``RequestClient``).
+    case requestFailed(String)
     /// The segment could not be created, opened or mapped.
     case segment(SharedMemoryError)
 
@@ -41,6 +44,7 @@ public enum ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
         case .typeMismatch(let reason): "the message type does not match: \(reason)"
         case .codingFailed(let reason): "a message could not be coded: \(reason)"
         case .cancelled: "the wait was cancelled"
+        case .requestFailed(let reason): "the server failed the request: \(reason)"
         case .segment(let error): error.description
         }
     }

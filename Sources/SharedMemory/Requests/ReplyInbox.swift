@@ -1,0 +1,162 @@
+import Synchronization
+
+/// A request a client sent and waits for replies to.
+struct PendingRequest {
+    let id: UInt64
+    /// The first reply read for it and not yet taken (most requests get
+    /// one: no array for it), then the others, in order.
+    var first: RequestFrame?
+    var rest: [RequestFrame] = []
+
+    mutating func append(_ frame: RequestFrame) {
+        if first == nil && rest.isEmpty { first = frame } else { rest.append(frame) }
+    }
+
+    mutating func next() -> RequestFrame? {
+        if let frame = first {
+            first = nil
+            return frame
+        }
+        return rest.isEmpty ? nil : rest.removeFirst()
+    }
+    /// Why it failed, once it did (taken after the frames read before).
+    var failure: ChannelError?
+    /// Whether it asked for a stream of replies.
+    let stream: Bool
+    /// The request ring's write position before its frame (and any padding
+    /// before it). A receiver's read position is always the end of a whole
+    /// record, so a server that took over a read position past this one
+    /// took it over after the frame was read: it will never answer it.
+    let start: UInt64
+}
+
+/// The requests a client waits for: few at a time, so a short array
+/// searched from the newest is cheaper than hashing ids.
+struct PendingTable {
+    private(set) var entries: [PendingRequest] = []
+
+    var isEmpty: Bool { entries.isEmpty }
+
+    @inline(__always)
+    func index(of id: UInt64) -> Int? { entries.lastIndex { $0.id == id } }
+
+    mutating func insert(_ request: PendingRequest) { entries.append(request) }
+
+    /// Removes the entry at `index` (the order of the others may change).
+    mutating func remove(at index: Int) {
+        entries.swapAt(index, entries.count - 1)
+        entries.removeLast()
+    }
+
+    mutating func remove(_ id: UInt64) {
+        if let index = index(of: id) { remove(at: index) }
+    }
+
+    subscript(index: Int) -> PendingRequest {
+        get { entries[index] }
+        _modify { yield &entries[index] }
+    }
+
+    var indices: Range<Int> { entries.indices }
+}
+
+/// A client's side of its response ring, used under the client's lock: the
+/// reader, the requests waiting for replies, and the sleepers count.
+struct ReplyInbox {
+    let reader: RingReader
+    var pending = PendingTable()
+    var sleepers = SharedSleepers()
+    /// Whether a server was seen attached during this session.
+    var sawServer = false
+    var nextCheck: ContinuousClock.Instant?
+    var closed = false
+
+    /// The most messages one drain moves out of the ring.
+    static let drainLimit = 4096
+
+    /// Moves every reply in the ring to its request; drops replies to
+    /// requests nobody waits for any more (stale replies of timed-out requests).
+    /// - Throws: ``ChannelError/badChannel(_:)`` for a message that is no
+    ///   frame (it is consumed), and the ring's own errors.
+    /// - Returns: whether it moved any reply.
+    @discardableResult
+    mutating func drain(server: @autoclosure () -> String) throws(ChannelError) -> Bool {
+        var moved = false
+        for _ in 0..<Self.drainLimit {
+            let found: Result<RequestFrame, FrameProblem>?
+            do {
+                found = try reader.tryReceive { RequestFrame.parse($0) }
+            } catch .closed {
+                failAll(.peerLeft(server()))
+                return true
+            }
+            guard let found else { return moved }
+            switch found {
+            case .failure(let problem):
+                throw .badChannel(problem.describe(from: server()))
+            case .success(let frame):
+                try deliver(frame, server: server)
+                moved = true
+            }
+        }
+        return moved
+    }
+
+    private mutating func deliver(_ frame: RequestFrame, server: () -> String) throws(ChannelError) {
+        sawServer = true
+        switch frame.kind {
+        case .serverAttached:
+            guard frame.payload.count >= 8 else {
+                throw .badChannel("\(server()) announced itself with \(frame.payload.count) bytes, not a position of 8")
+            }
+            let taken = frame.payload.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            // What the new server took over was read by the one before: it will never be answered.
+            for index in pending.indices where pending[index].start < taken && pending[index].failure == nil {
+                pending[index].failure = .peerDied("\(server()) (it was replaced before it answered)")
+            }
+        case .request, .streamRequest, .cancel:
+            throw .badChannel("\(server()) sent a request (kind \(frame.kind.rawValue)) to a client")
+        case .reply, .replyMore, .end, .error:
+            guard let index = pending.index(of: frame.id) else { return } // stale: nobody waits for it
+            pending[index].append(frame)
+        }
+    }
+
+    /// The next reply to request `id`, or `nil` when none is there yet;
+    /// throws the request's failure. The request is forgotten once its last reply is taken.
+    mutating func take(_ id: UInt64) throws(ChannelError) -> RequestFrame? {
+        // In place: a copy of the entry would copy its frames too.
+        guard let index = pending.index(of: id) else { throw .closed }
+        if let frame = pending[index].next() {
+            if !pending[index].stream || frame.kind != .replyMore { pending.remove(at: index) }
+            return frame
+        }
+        if let failure = pending[index].failure {
+            pending.remove(at: index)
+            throw failure
+        }
+        return nil
+    }
+
+    /// Fails every request that has not failed yet.
+    mutating func failAll(_ error: ChannelError) {
+        for index in pending.indices where pending[index].failure == nil { pending[index].failure = error }
+    }
+
+    /// Fails the waiting requests when no server holds the owner lock: with
+    /// ``ChannelError/peerLeft(_:)`` when the last one closed the response
+    /// ring, ``ChannelError/peerDied(_:)`` when it died. Before any server
+    /// attached to this session, requests wait for one.
+    mutating func checkServer(_ service: ServiceSegment, responses: RingCore, server: String) {
+        if service.ownerIsAlive {
+            sawServer = true
+            return
+        }
+        let state = responses.writerState.pointee.load(ordering: .acquiring)
+        if state == RingLayout.WriterState.closed.rawValue {
+            failAll(.peerLeft(server))
+        } else if sawServer || state == RingLayout.WriterState.attached.rawValue {
+            failAll(.peerDied(server))
+        }
+    }
+}
