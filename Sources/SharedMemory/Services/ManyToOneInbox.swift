@@ -1,0 +1,216 @@
+import Glibc
+import Synchronization
+
+/// The receiver's side of a many-to-one channel: the owner lock, and per
+/// sender slot the ring reader attached to the session it serves.
+///
+/// It attaches to the ring of every active sender session it has not
+/// finished, reads the attached rings round-robin, and detaches a ring once
+/// its writer closed or its sender is gone and it is drained, so that a new
+/// sender can take the slot. <doc:ServiceProtocol> describes the algorithm.
+///
+/// `@unchecked Sendable`: not for concurrent use; its one owner, the
+/// ~Copyable ``ManyToOneReceiver``, moves it between threads, never shares it.
+final class ManyToOneInbox: @unchecked Sendable {
+    struct Attached {
+        let reader: RingReader
+        let session: UInt32
+        /// The sender's member lock was found released: once the ring is drained, detach.
+        var gone: Bool
+    }
+
+    let service: ServiceSegment
+    let strategy: WaitStrategy
+    private var attached: [Attached?]
+    /// The last session finished (drained and detached) in each slot.
+    private var finished: [UInt32?]
+    /// The attached slots, in round-robin order.
+    private var order: [Int] = []
+    private var cursor = 0
+    private var seenMembership: UInt32 = 0
+    private var lastScan = ContinuousClock.now
+    private var receivedSinceScan = 0
+    private var isClosed = false
+
+    /// How many messages are received between looks at the clock for a due scan.
+    private static let messagesPerClockCheck = 1024
+
+    init(service: ServiceSegment, strategy: WaitStrategy) throws(ChannelError) {
+        guard try service.tryLock(ServiceLayout.ownerLockByte) else {
+            throw .busy("another process is already receiving from \(service.name.posixName)")
+        }
+        self.service = service
+        self.strategy = strategy
+        attached = Array(repeating: nil, count: service.memberCount)
+        finished = Array(repeating: nil, count: service.memberCount)
+        service.word32(ServiceLayout.Offset.ownerPid).pointee.store(UInt32(bitPattern: getpid()), ordering: .relaxed)
+        do {
+            try scan()
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    /// Detaches every ring and releases the owner lock; joiners waiting for a slot retry.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        for member in order { attached[member]?.reader.detach() }
+        attached = Array(repeating: nil, count: attached.count)
+        order = []
+        service.unlock(ServiceLayout.ownerLockByte)
+        service.announceMembership()
+    }
+
+    // MARK: Membership
+
+    /// Attaches to the ring of every active session not finished yet, and
+    /// marks attached rings whose sender's member lock is released as gone.
+    private func scan() throws(ChannelError) {
+        // Loaded before the entries: a join after this load changes the event again.
+        seenMembership = service.membershipEvent.pointee.load(ordering: .acquiring)
+        lastScan = .now
+        receivedSinceScan = 0
+        for member in 0..<service.memberCount {
+            if let ring = attached[member] {
+                if !ring.gone && !service.memberIsAlive(member) { attached[member]!.gone = true }
+                continue
+            }
+            guard let session = service.memberSession(member), session != finished[member] else { continue }
+            try attach(member)
+        }
+    }
+
+    /// Claims the reader slot of member `member`'s ring, unless a joiner holds it while it resets the ring.
+    private func attach(_ member: Int) throws(ChannelError) {
+        let core = try service.ring(member: member, ring: 0)
+        let reader: RingReader
+        do {
+            reader = try RingReader.receiver(core: core, strategy: strategy)
+        } catch {
+            if case .busy = error { return } // a joiner is resetting it: next round
+            throw error
+        }
+        // With the reader lock held no joiner can reset the ring: the entry read now is the ring's session.
+        guard let session = service.memberSession(member), session != finished[member] else {
+            reader.detach()
+            return
+        }
+        let gone = !service.memberIsAlive(member)
+        attached[member] = Attached(reader: reader, session: session, gone: gone)
+        order.append(member)
+    }
+
+    /// Drops the reader of a drained ring whose sender left; the slot may be reset by the next joiner.
+    private func detach(at index: Int) {
+        let member = order.remove(at: index)
+        if let ring = attached[member] {
+            ring.reader.detach()
+            finished[member] = ring.session
+        }
+        attached[member] = nil
+        service.announceMembership()
+    }
+
+    private var membershipChanged: Bool {
+        service.membershipEvent.pointee.load(ordering: .acquiring) != seenMembership
+    }
+
+    private var scanIsDue: Bool { membershipChanged || ContinuousClock.now - lastScan >= RingCore.checkInterval }
+
+    // MARK: Receiving
+
+    /// The next message of the attached rings, round-robin; `nil` when none has one now.
+    func poll() throws(ChannelError) -> ManyToOneMessage? {
+        var remaining = order.count
+        while remaining > 0 {
+            if cursor >= order.count { cursor = 0 }
+            let member = order[cursor]
+            guard let ring = attached[member] else { order.remove(at: cursor); remaining -= 1; continue }
+            do {
+                if let bytes = try ring.reader.tryReceive({ Array($0) }) {
+                    cursor += 1
+                    receivedSinceScan += 1
+                    if receivedSinceScan >= Self.messagesPerClockCheck {
+                        receivedSinceScan = 0
+                        if scanIsDue { try scan() }
+                    }
+                    return ManyToOneMessage(bytes: bytes, sender: SenderTag(slot: member, session: ring.session))
+                }
+                if ring.gone {
+                    // The sender's lock was released before this look: nothing more can come.
+                    detach(at: cursor)
+                    remaining -= 1
+                    continue
+                }
+            } catch {
+                guard case .closed = error else { throw error }
+                detach(at: cursor)
+                remaining -= 1
+                continue
+            }
+            cursor += 1
+            remaining -= 1
+        }
+        return nil
+    }
+
+    /// Whether the channel ended: a sender joined once, no sender holds its
+    /// lock, and every ring is drained and detached.
+    func ended() throws(ChannelError) -> Bool {
+        guard service.sessions.pointee.load(ordering: .acquiring) > 0, order.isEmpty else { return false }
+        guard !service.isLocked(ServiceLayout.memberLockByte(0), length: UInt64(service.memberCount)) else { return false }
+        // Rings of sessions that ended before this receiver looked may still hold messages.
+        try scan()
+        return order.isEmpty
+    }
+
+    /// The next message, waiting up to `deadline`; `nil` at the end (see ``ended()``).
+    func receive(deadline: ContinuousClock.Instant?) throws(ChannelError) -> ManyToOneMessage? {
+        while true {
+            if let message = try poll() { return message }
+            if scanIsDue {
+                try scan()
+                if let message = try poll() { return message }
+            }
+            if try ended() { return nil }
+            var slice = RingCore.checkInterval
+            if let deadline {
+                let now = ContinuousClock.now
+                if now >= deadline { throw .timedOut }
+                slice = min(slice, deadline - now)
+            }
+            let rings = order.compactMap { member in
+                attached[member].map { ServiceSegment.WaitedRing(core: $0.reader.core, slot: 0) }
+            }
+            _ = try service.sleep(on: rings, membershipFlag: service.ownerSleeping, slice: slice) { [self] in
+                membershipChanged || order.contains { member in
+                    guard let ring = attached[member] else { return false }
+                    return ring.reader.core.writePosition.pointee.load(ordering: .sequentiallyConsistent)
+                        != ring.reader.currentPosition || ring.reader.core.writerState.pointee.load(ordering: .acquiring)
+                        == RingLayout.WriterState.closed.rawValue
+                }
+            }
+            if Task.isCancelled { throw .cancelled }
+        }
+    }
+
+    /// The next message if one is there now; throws `.closed` at the end.
+    func tryReceive() throws(ChannelError) -> ManyToOneMessage? {
+        if let message = try poll() { return message }
+        if scanIsDue {
+            try scan()
+            if let message = try poll() { return message }
+        }
+        if try ended() { throw .closed }
+        return nil
+    }
+
+    /// The sender slots with an attached ring, and their sessions.
+    var attachedSenders: [SenderTag] {
+        order.compactMap { member in attached[member].map { SenderTag(slot: member, session: $0.session) } }
+    }
+}
