@@ -123,22 +123,24 @@ final class ManyToOneInbox: @unchecked Sendable {
 
     // MARK: Receiving
 
-    /// The next message of the attached rings, round-robin; `nil` when none has one now.
-    func poll() throws(ChannelError) -> ManyToOneMessage? {
+    /// Calls `body` with the next message of the attached rings, round-robin,
+    /// in place, then releases it; `nil` when none has one now.
+    func poll<R>(_ body: (UnsafeRawBufferPointer, SenderTag) -> R) throws(ChannelError) -> R? {
         var remaining = order.count
         while remaining > 0 {
             if cursor >= order.count { cursor = 0 }
             let member = order[cursor]
             guard let ring = attached[member] else { order.remove(at: cursor); remaining -= 1; continue }
             do {
-                if let bytes = try ring.reader.tryReceive({ Array($0) }) {
+                let tag = SenderTag(slot: member, session: ring.session)
+                if let result = try ring.reader.tryReceive({ body($0, tag) }) {
                     cursor += 1
                     receivedSinceScan += 1
                     if receivedSinceScan >= Self.messagesPerClockCheck {
                         receivedSinceScan = 0
                         if scanIsDue { try scan() }
                     }
-                    return ManyToOneMessage(bytes: bytes, sender: SenderTag(slot: member, session: ring.session))
+                    return result
                 }
                 if ring.gone {
                     // The sender's lock was released before this look: nothing more can come.
@@ -168,13 +170,13 @@ final class ManyToOneInbox: @unchecked Sendable {
         return order.isEmpty
     }
 
-    /// The next message, waiting up to `deadline`; `nil` at the end (see ``ended()``).
-    func receive(deadline: ContinuousClock.Instant?) throws(ChannelError) -> ManyToOneMessage? {
+    /// Calls `body` with the next message in place, waiting up to `deadline`; `nil` at the end (see ``ended()``).
+    func receive<R>(deadline: ContinuousClock.Instant?, _ body: (UnsafeRawBufferPointer, SenderTag) -> R) throws(ChannelError) -> R? {
         while true {
-            if let message = try poll() { return message }
+            if let result = try poll(body) { return result }
             if scanIsDue {
                 try scan()
-                if let message = try poll() { return message }
+                if let result = try poll(body) { return result }
             }
             if try ended() { return nil }
             var slice = RingCore.checkInterval
@@ -198,12 +200,12 @@ final class ManyToOneInbox: @unchecked Sendable {
         }
     }
 
-    /// The next message if one is there now; throws `.closed` at the end.
-    func tryReceive() throws(ChannelError) -> ManyToOneMessage? {
-        if let message = try poll() { return message }
+    /// Calls `body` with the next message if one is there now; throws `.closed` at the end.
+    func tryReceive<R>(_ body: (UnsafeRawBufferPointer, SenderTag) -> R) throws(ChannelError) -> R? {
+        if let result = try poll(body) { return result }
         if scanIsDue {
             try scan()
-            if let message = try poll() { return message }
+            if let result = try poll(body) { return result }
         }
         if try ended() { throw .closed }
         return nil

@@ -50,13 +50,20 @@ public struct ManyToOneReceiver: ~Copyable, Sendable {
     ///   calling task is cancelled, ``ChannelError/badChannel(_:)`` for a ring
     ///   or header that breaks the layout's rules.
     public func receive(timeout: Duration? = nil) throws(ChannelError) -> ManyToOneMessage? {
-        try inbox.receive(deadline: deadline(after: timeout))
+        try inbox.receive(deadline: deadline(after: timeout)) { ManyToOneMessage(bytes: Array($0), sender: $1) }
+    }
+
+    /// Zero-copy receive: calls `body` with the next message in place and its
+    /// sender, then releases the message's space. Returns what `body` returns,
+    /// or `nil` when the channel ended (see ``receive(timeout:)``).
+    public func receive<R>(timeout: Duration? = nil, _ body: (UnsafeRawBufferPointer, SenderTag) -> R) throws(ChannelError) -> R? {
+        try inbox.receive(deadline: deadline(after: timeout), body)
     }
 
     /// Receives a message if one is there now; `nil` when none is.
     /// - Throws: ``ChannelError/closed`` when the channel ended (see ``receive(timeout:)``).
     public func tryReceive() throws(ChannelError) -> ManyToOneMessage? {
-        try inbox.tryReceive()
+        try inbox.tryReceive { ManyToOneMessage(bytes: Array($0), sender: $1) }
     }
 
     /// The senders whose rings the receiver is attached to now: joined
