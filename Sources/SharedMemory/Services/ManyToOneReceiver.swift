@@ -15,7 +15,7 @@
 ///
 /// The layout and algorithm are described in <doc:ServiceProtocol>.
 public struct ManyToOneReceiver: ~Copyable, Sendable {
-    let inbox: ManyToOneInbox
+    let inbox: ServiceInbox
 
     /// Opens the many-to-one channel `name` for receiving, creating it if it does not exist.
     ///
@@ -35,7 +35,7 @@ public struct ManyToOneReceiver: ~Copyable, Sendable {
         backend: SharedMemorySegment.Backend = .default
     ) throws(ChannelError) -> ManyToOneReceiver {
         let service = try openManyToOne(name, configuration, mode, backend)
-        return ManyToOneReceiver(inbox: try ManyToOneInbox(service: service, strategy: wait))
+        return ManyToOneReceiver(inbox: try ServiceInbox(service: service, owner: true, strategy: wait))
     }
 
     /// The channel's name.
@@ -50,25 +50,40 @@ public struct ManyToOneReceiver: ~Copyable, Sendable {
     ///   calling task is cancelled, ``ChannelError/badChannel(_:)`` for a ring
     ///   or header that breaks the layout's rules.
     public func receive(timeout: Duration? = nil) throws(ChannelError) -> ManyToOneMessage? {
-        try inbox.receive(deadline: deadline(after: timeout)) { ManyToOneMessage(bytes: Array($0), sender: $1) }
+        try inbox.receive(deadline: deadline(after: timeout)) { (reader, tag) throws(ChannelError) in
+            try Self.take(reader) { ManyToOneMessage(bytes: Array($0), sender: tag) }
+        }
     }
 
     /// Zero-copy receive: calls `body` with the next message in place and its
     /// sender, then releases the message's space. Returns what `body` returns,
     /// or `nil` when the channel ended (see ``receive(timeout:)``).
     public func receive<R>(timeout: Duration? = nil, _ body: (UnsafeRawBufferPointer, SenderTag) -> R) throws(ChannelError) -> R? {
-        try inbox.receive(deadline: deadline(after: timeout), body)
+        try inbox.receive(deadline: deadline(after: timeout)) { (reader, tag) throws(ChannelError) in
+            try Self.take(reader) { body($0, tag) }
+        }
     }
 
     /// Receives a message if one is there now; `nil` when none is.
     /// - Throws: ``ChannelError/closed`` when the channel ended (see ``receive(timeout:)``).
     public func tryReceive() throws(ChannelError) -> ManyToOneMessage? {
-        try inbox.tryReceive { ManyToOneMessage(bytes: Array($0), sender: $1) }
+        try inbox.tryReceive { (reader, tag) throws(ChannelError) in
+            try Self.take(reader) { ManyToOneMessage(bytes: Array($0), sender: tag) }
+        }
     }
 
     /// The senders whose rings the receiver is attached to now: joined
     /// senders, and departed ones whose messages are not all received yet.
     public var attachedSenders: [SenderTag] { inbox.attachedSenders }
+
+    /// Calls `body` with the ring's next message in place, if there is one now.
+    private static func take<R>(_ reader: RingReader, _ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
+        do {
+            return try reader.tryReceive(body)
+        } catch .closed {
+            return nil // the inbox sees the closed, drained ring and detaches it
+        }
+    }
 
     /// Stops receiving: detaches from every ring and lets another process receive.
     public consuming func close() { inbox.close() }

@@ -1,17 +1,26 @@
 import Glibc
 import Synchronization
 
-/// The receiver's side of a many-to-one channel: the owner lock, and per
-/// sender slot the ring reader attached to the session it serves.
+/// The reading side of a many-to-one channel (its receiver) or of a topic
+/// (one subscriber): its lock, and per member slot the ring reader attached
+/// to the session it serves.
 ///
-/// It attaches to the ring of every active sender session it has not
+/// It attaches to the ring of every active member session it has not
 /// finished, reads the attached rings round-robin, and detaches a ring once
-/// its writer closed or its sender is gone and it is drained, so that a new
-/// sender can take the slot. <doc:ServiceProtocol> describes the algorithm.
+/// its writer closed or its member is gone and it is drained, so that a new
+/// member can take the slot. <doc:ServiceProtocol> describes the algorithm.
 ///
-/// `@unchecked Sendable`: not for concurrent use; its one owner, the
-/// ~Copyable ``ManyToOneReceiver``, moves it between threads, never shares it.
-final class ManyToOneInbox: @unchecked Sendable {
+/// `@unchecked Sendable`: not for concurrent use; its one owner, a ~Copyable
+/// ``ManyToOneReceiver`` or ``TopicSubscriber``, moves it between threads, never shares it.
+final class ServiceInbox: @unchecked Sendable {
+    /// Which reader this is.
+    enum Role: Equatable {
+        /// A many-to-one channel's receiver: the owner lock, each ring's reader slot 0.
+        case owner
+        /// Topic subscriber `j`: its subscriber lock, a free reader slot of each ring.
+        case subscriber(Int)
+    }
+
     struct Attached {
         let reader: RingReader
         let session: UInt32
@@ -21,6 +30,7 @@ final class ManyToOneInbox: @unchecked Sendable {
 
     let service: ServiceSegment
     let strategy: WaitStrategy
+    let role: Role
     private var attached: [Attached?]
     /// The last session finished (drained and detached) in each slot.
     private var finished: [UInt32?]
@@ -35,15 +45,28 @@ final class ManyToOneInbox: @unchecked Sendable {
     /// How many messages are received between looks at the clock for a due scan.
     private static let messagesPerClockCheck = 1024
 
-    init(service: ServiceSegment, strategy: WaitStrategy) throws(ChannelError) {
-        guard try service.tryLock(ServiceLayout.ownerLockByte) else {
-            throw .busy("another process is already receiving from \(service.name.posixName)")
+    init(service: ServiceSegment, owner: Bool, strategy: WaitStrategy) throws(ChannelError) {
+        if owner {
+            guard try service.tryLock(ServiceLayout.ownerLockByte) else {
+                throw .busy("another process is already receiving from \(service.name.posixName)")
+            }
+            role = .owner
+            service.word32(ServiceLayout.Offset.ownerPid).pointee.store(UInt32(bitPattern: getpid()), ordering: .relaxed)
+        } else {
+            var claimed: Int?
+            for slot in 0..<service.readerSlots where try service.tryLock(ServiceLayout.subscriberLockByte(slot)) {
+                claimed = slot
+                break
+            }
+            guard let claimed else {
+                throw .busy("all \(service.readerSlots) subscriber slots of \(service.name.posixName) are taken")
+            }
+            role = .subscriber(claimed)
         }
         self.service = service
         self.strategy = strategy
         attached = Array(repeating: nil, count: service.memberCount)
         finished = Array(repeating: nil, count: service.memberCount)
-        service.word32(ServiceLayout.Offset.ownerPid).pointee.store(UInt32(bitPattern: getpid()), ordering: .relaxed)
         do {
             try scan()
         } catch {
@@ -54,14 +77,22 @@ final class ManyToOneInbox: @unchecked Sendable {
 
     deinit { close() }
 
-    /// Detaches every ring and releases the owner lock; joiners waiting for a slot retry.
+    /// The lock byte this reader holds.
+    private var lockByte: UInt64 {
+        switch role {
+        case .owner: ServiceLayout.ownerLockByte
+        case .subscriber(let slot): ServiceLayout.subscriberLockByte(slot)
+        }
+    }
+
+    /// Detaches every ring and releases the reader's lock; joiners waiting for a slot retry.
     func close() {
         guard !isClosed else { return }
         isClosed = true
         for member in order { attached[member]?.reader.detach() }
         attached = Array(repeating: nil, count: attached.count)
         order = []
-        service.unlock(ServiceLayout.ownerLockByte)
+        service.unlock(lockByte)
         service.announceMembership()
     }
 
@@ -84,12 +115,13 @@ final class ManyToOneInbox: @unchecked Sendable {
         }
     }
 
-    /// Claims the reader slot of member `member`'s ring, unless a joiner holds it while it resets the ring.
+    /// Claims a reader slot of member `member`'s ring, unless a joiner holds it while it resets the ring.
     private func attach(_ member: Int) throws(ChannelError) {
         let core = try service.ring(member: member, ring: 0)
         let reader: RingReader
         do {
-            reader = try RingReader.receiver(core: core, strategy: strategy)
+            reader = role == .owner ? try RingReader.receiver(core: core, strategy: strategy)
+                                    : try RingReader.subscriber(core: core, strategy: strategy)
         } catch {
             if case .busy = error { return } // a joiner is resetting it: next round
             throw error
@@ -123,9 +155,9 @@ final class ManyToOneInbox: @unchecked Sendable {
 
     // MARK: Receiving
 
-    /// Calls `body` with the next message of the attached rings, round-robin,
-    /// in place, then releases it; `nil` when none has one now.
-    func poll<R>(_ body: (UnsafeRawBufferPointer, SenderTag) -> R) throws(ChannelError) -> R? {
+    /// Takes the next message of the attached rings, round-robin, with
+    /// `take` (which returns `nil` when the ring has none now); `nil` when none has one.
+    func poll<R>(_ take: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> R? {
         var remaining = order.count
         while remaining > 0 {
             if cursor >= order.count { cursor = 0 }
@@ -133,7 +165,7 @@ final class ManyToOneInbox: @unchecked Sendable {
             guard let ring = attached[member] else { order.remove(at: cursor); remaining -= 1; continue }
             do {
                 let tag = SenderTag(slot: member, session: ring.session)
-                if let result = try ring.reader.tryReceive({ body($0, tag) }) {
+                if let result = try take(ring.reader, tag) {
                     cursor += 1
                     receivedSinceScan += 1
                     if receivedSinceScan >= Self.messagesPerClockCheck {
@@ -142,8 +174,8 @@ final class ManyToOneInbox: @unchecked Sendable {
                     }
                     return result
                 }
-                if ring.gone {
-                    // The sender's lock was released before this look: nothing more can come.
+                if ring.gone || ring.reader.isDrainedAndClosed {
+                    // The member's lock was released before this look, or its writer closed: nothing more can come.
                     detach(at: cursor)
                     remaining -= 1
                     continue
@@ -171,7 +203,7 @@ final class ManyToOneInbox: @unchecked Sendable {
     }
 
     /// Calls `body` with the next message in place, waiting up to `deadline`; `nil` at the end (see ``ended()``).
-    func receive<R>(deadline: ContinuousClock.Instant?, _ body: (UnsafeRawBufferPointer, SenderTag) -> R) throws(ChannelError) -> R? {
+    func receive<R>(deadline: ContinuousClock.Instant?, _ body: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> R? {
         while true {
             if let result = try poll(body) { return result }
             if scanIsDue {
@@ -186,9 +218,11 @@ final class ManyToOneInbox: @unchecked Sendable {
                 slice = min(slice, deadline - now)
             }
             let rings = order.compactMap { member in
-                attached[member].map { ServiceSegment.WaitedRing(core: $0.reader.core, slot: 0) }
+                attached[member].map { ServiceSegment.WaitedRing(core: $0.reader.core, slot: $0.reader.slot) }
             }
-            _ = try service.sleep(on: rings, membershipFlag: service.ownerSleeping, slice: slice) { [self] in
+            // A subscriber has no sleeping flag of its own in the header: it notices joins by its scans.
+            let flag = role == .owner ? service.ownerSleeping : nil
+            _ = try service.sleep(on: rings, membershipFlag: flag, slice: slice) { [self] in
                 membershipChanged || order.contains { member in
                     guard let ring = attached[member] else { return false }
                     return ring.reader.core.writePosition.pointee.load(ordering: .sequentiallyConsistent)
@@ -201,7 +235,7 @@ final class ManyToOneInbox: @unchecked Sendable {
     }
 
     /// Calls `body` with the next message if one is there now; throws `.closed` at the end.
-    func tryReceive<R>(_ body: (UnsafeRawBufferPointer, SenderTag) -> R) throws(ChannelError) -> R? {
+    func tryReceive<R>(_ body: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> R? {
         if let result = try poll(body) { return result }
         if scanIsDue {
             try scan()
