@@ -20,7 +20,7 @@ struct Shm: ParsableCommand {
         subcommands: [
             ListCommand.self, InspectCommand.self, DumpCommand.self,
             CreateCommand.self, WriteCommand.self, ReadCommand.self,
-            SendCommand.self, ReceiveCommand.self, NotifyCommand.self, ListenCommand.self, WatchCommand.self,
+            SendCommand.self, ReceiveCommand.self, PublishCommand.self, SubscribeCommand.self, NotifyCommand.self, ListenCommand.self, WatchCommand.self,
             RemoveCommand.self, CollectCommand.self, BenchCommand.self,
         ])
 }

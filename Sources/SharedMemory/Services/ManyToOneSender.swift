@@ -12,7 +12,7 @@
 ///
 /// The layout is described in <doc:ServiceProtocol>.
 public struct ManyToOneSender: ~Copyable, Sendable {
-    let end: ManyToOneSenderEnd
+    let end: MemberWriter
 
     /// Joins the many-to-one channel `name` as a sender, creating the channel if it does not exist.
     ///
@@ -32,7 +32,7 @@ public struct ManyToOneSender: ~Copyable, Sendable {
         wait: WaitStrategy = .default, backend: SharedMemorySegment.Backend = .default
     ) throws(ChannelError) -> ManyToOneSender {
         let service = try openManyToOne(name, configuration, mode, backend)
-        return ManyToOneSender(end: try ManyToOneSenderEnd(service: service, joinTimeout: joinTimeout, wait: wait))
+        return ManyToOneSender(end: try MemberWriter(service: service, role: "sender", joinTimeout: joinTimeout, wait: wait))
     }
 
     /// The channel's name.
@@ -80,39 +80,6 @@ public struct ManyToOneSender: ~Copyable, Sendable {
     /// Closes this sender's ring and leaves the channel; the receiver still
     /// receives everything sent. Dropping the sender does the same.
     public consuming func close() { end.close() }
-}
-
-/// A joined sender's ring writer and membership, released exactly once.
-///
-/// `@unchecked Sendable`: like ``RingWriter``, used by one thread at a time
-/// (its owner, ``ManyToOneSender``, is ~Copyable); `close` runs once, guarded by `isClosed`.
-final class ManyToOneSenderEnd: @unchecked Sendable {
-    let service: ServiceSegment
-    let membership: ServiceSegment.Membership
-    let writer: RingWriter
-    private var isClosed = false
-
-    init(service: ServiceSegment, joinTimeout: Duration, wait: WaitStrategy) throws(ChannelError) {
-        let membership = try service.join(role: "sender", timeout: joinTimeout)
-        do {
-            writer = try RingWriter(core: try service.ring(member: membership.member, ring: 0), strategy: wait)
-        } catch {
-            service.leave(membership.member)
-            throw error
-        }
-        self.service = service
-        self.membership = membership
-    }
-
-    deinit { close() }
-
-    /// Closes the ring (the receiver drains it, then sees the end), then leaves the sender slot.
-    func close() {
-        guard !isClosed else { return }
-        isClosed = true
-        writer.close()
-        service.leave(membership.member)
-    }
 }
 
 /// Opens the many-to-one channel `name`, creating it with `configuration` when it is given and the channel does not exist.
