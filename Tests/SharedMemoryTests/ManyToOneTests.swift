@@ -60,6 +60,56 @@ struct ManyToOneTests {
         }
     }
 
+    @Test("async: messages() from two sender threads, each sender's in order, ends when both left")
+    func asyncMessages() async throws {
+        let name = TestNames.unique("m9")
+        defer { _ = shm_unlink("/" + name) }
+        let segmentName = try SegmentName(name)
+        let receiver = try ManyToOneReceiver.open(segmentName, creating: Self.small)
+        let threads = (0..<2).map { index in
+            Thread {
+                guard let sender = try? ManyToOneSender.open(segmentName, creating: nil) else { return }
+                for number in 0..<2000 { try? sender.send("\(index) \(number)") }
+            }
+        }
+        for thread in threads { thread.start() }
+        var next = [0, 0]
+        var senders: [Int: SenderTag] = [:]
+        for try await message in receiver.messages() {
+            let parts = String(decoding: message.bytes, as: UTF8.self).split(separator: " ")
+            let index = try #require(Int(parts[0]))
+            #expect(Int(parts[1]) == next[index])
+            #expect(senders[index, default: message.sender] == message.sender)
+            senders[index] = message.sender
+            next[index] += 1
+        }
+        #expect(next == [2000, 2000])
+    }
+
+    @Test("async: receive(timeout:) suspends until a message comes, and times out")
+    func asyncReceive() async throws {
+        let name = TestNames.unique("m10")
+        defer { _ = shm_unlink("/" + name) }
+        let segmentName = try SegmentName(name)
+        let receiver = try ManyToOneReceiver.open(segmentName, creating: Self.small)
+        var timedOut: ChannelError?
+        do throws(ChannelError) {
+            let _: ManyToOneMessage? = try await receiver.receive(timeout: .milliseconds(30))
+        } catch {
+            timedOut = error
+        }
+        #expect(timedOut == .timedOut)
+        let thread = Thread {
+            usleep(50_000)
+            if let sender = try? ManyToOneSender.open(segmentName, creating: nil) { try? sender.send("late") }
+        }
+        thread.start()
+        let message: ManyToOneMessage? = try await receiver.receive(timeout: .seconds(5))
+        #expect(message?.bytes == Array("late".utf8))
+        let end: ManyToOneMessage? = try await receiver.receive(timeout: .seconds(5))
+        #expect(end == nil)
+    }
+
     @Test("A departed sender's unread messages are kept and delivered; its slot is reused afterwards")
     func departedSenderKept() throws {
         try withUniqueName("m2") { name in

@@ -202,35 +202,92 @@ final class ServiceInbox: @unchecked Sendable {
         return order.isEmpty
     }
 
+    /// What a wait finds before it sleeps: a result, the end, or how long it may sleep on which rings.
+    private enum Step<R> {
+        case result(R)
+        case end
+        case sleep(slice: Duration, rings: [ServiceSegment.WaitedRing], flag: UnsafeMutablePointer<Atomic<UInt32>>?)
+    }
+
+    /// One round of a wait: a message, the end, or the sleep to take.
+    private func step<R>(deadline: ContinuousClock.Instant?, _ body: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> Step<R> {
+        if let result = try poll(body) { return .result(result) }
+        if scanIsDue {
+            try scan()
+            if let result = try poll(body) { return .result(result) }
+        }
+        if try ended() { return .end }
+        var slice = RingCore.checkInterval
+        if let deadline {
+            let now = ContinuousClock.now
+            if now >= deadline { throw .timedOut }
+            slice = min(slice, deadline - now)
+        }
+        let rings = order.compactMap { member in
+            attached[member].map { ServiceSegment.WaitedRing(core: $0.reader.core, slot: $0.reader.slot) }
+        }
+        // A subscriber has no sleeping flag of its own in the header: it notices joins by its scans.
+        return .sleep(slice: slice, rings: rings, flag: role == .owner ? service.ownerSleeping : nil)
+    }
+
+    /// Whether a message, a closed ring or a membership change is there: the re-check before a sleep.
+    private func somethingChanged() -> Bool {
+        membershipChanged || order.contains { member in
+            guard let ring = attached[member] else { return false }
+            return ring.reader.core.writePosition.pointee.load(ordering: .sequentiallyConsistent)
+                != ring.reader.currentPosition || ring.reader.core.writerState.pointee.load(ordering: .acquiring)
+                == RingLayout.WriterState.closed.rawValue
+        }
+    }
+
     /// Calls `body` with the next message in place, waiting up to `deadline`; `nil` at the end (see ``ended()``).
     func receive<R>(deadline: ContinuousClock.Instant?, _ body: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> R? {
         while true {
-            if let result = try poll(body) { return result }
-            if scanIsDue {
-                try scan()
-                if let result = try poll(body) { return result }
+            switch try step(deadline: deadline, body) {
+            case .result(let result): return result
+            case .end: return nil
+            case .sleep(let slice, let rings, let flag):
+                _ = try service.sleep(on: rings, membershipFlag: flag, slice: slice) { [self] in somethingChanged() }
+                if Task.isCancelled { throw .cancelled }
             }
-            if try ended() { return nil }
-            var slice = RingCore.checkInterval
-            if let deadline {
-                let now = ContinuousClock.now
-                if now >= deadline { throw .timedOut }
-                slice = min(slice, deadline - now)
-            }
-            let rings = order.compactMap { member in
-                attached[member].map { ServiceSegment.WaitedRing(core: $0.reader.core, slot: $0.reader.slot) }
-            }
-            // A subscriber has no sleeping flag of its own in the header: it notices joins by its scans.
-            let flag = role == .owner ? service.ownerSleeping : nil
-            _ = try service.sleep(on: rings, membershipFlag: flag, slice: slice) { [self] in
-                membershipChanged || order.contains { member in
-                    guard let ring = attached[member] else { return false }
-                    return ring.reader.core.writePosition.pointee.load(ordering: .sequentiallyConsistent)
-                        != ring.reader.currentPosition || ring.reader.core.writerState.pointee.load(ordering: .acquiring)
-                        == RingLayout.WriterState.closed.rawValue
+        }
+    }
+
+    /// The `async` twin of ``receive(deadline:_:)``: the sleep suspends the
+    /// task on ``FutexWaiter`` (one wait on every ring's event and the
+    /// membership event) instead of blocking its thread.
+    nonisolated(nonsending) func receiveAsync<R>(
+        deadline: ContinuousClock.Instant?, _ body: (RingReader, SenderTag) throws(ChannelError) -> R?
+    ) async throws(ChannelError) -> R? {
+        while true {
+            switch try step(deadline: deadline, body) {
+            case .result(let result): return result
+            case .end: return nil
+            case .sleep(let slice, let rings, let flag):
+                var words: [FutexWord] = []
+                var counts: [SleeperCount] = []
+                if let flag {
+                    let seen = service.membershipEvent.pointee.load(ordering: .acquiring)
+                    counts.append(SleeperCount(sleepers: service.membershipSleepers, sleeping: flag))
+                    words.append(FutexWord(UnsafeMutableRawPointer(service.membershipEvent).assumingMemoryBound(to: UInt32.self), expected: seen))
                 }
+                for ring in rings.prefix(FutexWord.maxCount - 1 - words.count) {
+                    let seen = ring.core.dataEvent.pointee.load(ordering: .acquiring)
+                    counts.append(SleeperCount(sleepers: ring.core.dataSleepers, sleeping: ring.core.sleepingFlag(slot: ring.slot)))
+                    words.append(FutexWord(UnsafeMutableRawPointer(ring.core.dataEvent).assumingMemoryBound(to: UInt32.self), expected: seen))
+                }
+                if words.isEmpty {
+                    // Nothing to wait on: a join is found by the next scan.
+                    try? await Task.sleep(for: slice)
+                } else {
+                    for count in counts { count.enter() }
+                    if !somethingChanged() {
+                        await FutexWaiter.shared.wait(onAny: words, until: .now + slice)
+                    }
+                    for count in counts { count.leave() }
+                }
+                if Task.isCancelled { throw .cancelled }
             }
-            if Task.isCancelled { throw .cancelled }
         }
     }
 
