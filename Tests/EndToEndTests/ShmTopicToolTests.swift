@@ -30,6 +30,14 @@ struct ShmTopicToolTests {
         }
     }
 
+    @Test("publish and subscribe explain themselves with --help")
+    func help() throws {
+        for command in ["publish", "subscribe"] {
+            let run = try ChildProcess.run("shm", [command, "--help"])
+            #expect(run.status == 0 && run.output.contains("USAGE: shm \(command)"), "\(command): \(run.output)")
+        }
+    }
+
     @Test("Two shm publish at once, two shm subscribe: each gets every line, each publisher's in order")
     func twoPublishers() throws {
         let count = 20_000

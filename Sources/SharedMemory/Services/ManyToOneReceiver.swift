@@ -50,7 +50,7 @@ public struct ManyToOneReceiver: ~Copyable, Sendable {
     ///   calling task is cancelled, ``ChannelError/badChannel(_:)`` for a ring
     ///   or header that breaks the layout's rules.
     public func receive(timeout: Duration? = nil) throws(ChannelError) -> ManyToOneMessage? {
-        try inbox.receive(deadline: deadline(after: timeout)) { (reader, tag) throws(ChannelError) in
+        try inbox.receive(timeout: timeout) { (reader, tag) throws(ChannelError) in
             try Self.take(reader) { ManyToOneMessage(bytes: Array($0), sender: tag) }
         }
     }
@@ -59,7 +59,7 @@ public struct ManyToOneReceiver: ~Copyable, Sendable {
     /// sender, then releases the message's space. Returns what `body` returns,
     /// or `nil` when the channel ended (see ``receive(timeout:)``).
     public func receive<R>(timeout: Duration? = nil, _ body: (UnsafeRawBufferPointer, SenderTag) -> R) throws(ChannelError) -> R? {
-        try inbox.receive(deadline: deadline(after: timeout)) { (reader, tag) throws(ChannelError) in
+        try inbox.receive(timeout: timeout) { (reader, tag) throws(ChannelError) in
             try Self.take(reader) { body($0, tag) }
         }
     }

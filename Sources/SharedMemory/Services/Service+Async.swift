@@ -10,7 +10,7 @@ extension ManyToOneReceiver {
     /// - Returns: the message, or `nil` when the channel ended (see ``receive(timeout:)-(Duration?)``).
     /// - Throws: ``ChannelError/timedOut``, ``ChannelError/cancelled``, and the errors of the blocking receive.
     nonisolated(nonsending) public func receive(timeout: Duration? = nil) async throws(ChannelError) -> ManyToOneMessage? {
-        try await inbox.receiveAsync(deadline: deadline(after: timeout), ManyToOneMessages.take)
+        try await inbox.receiveAsync(timeout: timeout, ManyToOneMessages.take)
     }
 
     /// The messages as an asynchronous sequence, which ends when the channel
@@ -23,7 +23,7 @@ extension TopicSubscriber {
     /// - Returns: the message, or `nil` when the topic ended for this subscriber.
     /// - Throws: ``ChannelError/timedOut``, ``ChannelError/cancelled``, and the errors of the blocking receive.
     nonisolated(nonsending) public func receive(timeout: Duration? = nil) async throws(ChannelError) -> TopicMessage? {
-        try await inbox.receiveAsync(deadline: deadline(after: timeout), TopicMessages.take)
+        try await inbox.receiveAsync(timeout: timeout, TopicMessages.take)
     }
 
     /// The messages as an asynchronous sequence, which ends when the topic
@@ -133,7 +133,7 @@ extension ServiceInbox {
     ) async throws(ChannelError) -> R? {
         guard let current = inbox else { return nil }
         do {
-            guard let element = try await current.receiveAsync(deadline: nil, take) else {
+            guard let element = try await current.receiveAsync(timeout: nil, take) else {
                 inbox = nil
                 return nil
             }

@@ -1,3 +1,4 @@
+import CShm
 import Glibc
 import Synchronization
 
@@ -37,6 +38,8 @@ final class ServiceInbox: @unchecked Sendable {
     /// The attached slots, in round-robin order.
     private var order: [Int] = []
     private var cursor = 0
+    /// Messages taken from the ring at `cursor` in a row.
+    private var batch = 0
     private var seenMembership: UInt32 = 0
     private var lastScan = ContinuousClock.now
     private var receivedSinceScan = 0
@@ -44,6 +47,8 @@ final class ServiceInbox: @unchecked Sendable {
 
     /// How many messages are received between looks at the clock for a due scan.
     private static let messagesPerClockCheck = 1024
+    /// The most messages taken from one ring before the next ring's turn.
+    static let batchSize = 32
 
     init(service: ServiceSegment, owner: Bool, strategy: WaitStrategy) throws(ChannelError) {
         if owner {
@@ -166,7 +171,11 @@ final class ServiceInbox: @unchecked Sendable {
             do {
                 let tag = SenderTag(slot: member, session: ring.session)
                 if let result = try take(ring.reader, tag) {
-                    cursor += 1
+                    batch += 1
+                    if batch >= Self.batchSize {
+                        cursor += 1
+                        batch = 0
+                    }
                     receivedSinceScan += 1
                     if receivedSinceScan >= Self.messagesPerClockCheck {
                         receivedSinceScan = 0
@@ -177,16 +186,19 @@ final class ServiceInbox: @unchecked Sendable {
                 if ring.gone || ring.reader.isDrainedAndClosed {
                     // The member's lock was released before this look, or its writer closed: nothing more can come.
                     detach(at: cursor)
+                    batch = 0
                     remaining -= 1
                     continue
                 }
             } catch {
                 guard case .closed = error else { throw error }
                 detach(at: cursor)
+                batch = 0
                 remaining -= 1
                 continue
             }
             cursor += 1
+            batch = 0
             remaining -= 1
         }
         return nil
@@ -206,28 +218,52 @@ final class ServiceInbox: @unchecked Sendable {
     private enum Step<R> {
         case result(R)
         case end
-        case sleep(slice: Duration, rings: [ServiceSegment.WaitedRing], flag: UnsafeMutablePointer<Atomic<UInt32>>?)
+        case wait
     }
 
-    /// One round of a wait: a message, the end, or the sleep to take.
-    private func step<R>(deadline: ContinuousClock.Instant?, _ body: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> Step<R> {
+    /// One round of a wait: a message, the end, or nothing yet.
+    private func step<R>(_ body: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> Step<R> {
         if let result = try poll(body) { return .result(result) }
         if scanIsDue {
             try scan()
             if let result = try poll(body) { return .result(result) }
         }
         if try ended() { return .end }
-        var slice = RingCore.checkInterval
-        if let deadline {
-            let now = ContinuousClock.now
-            if now >= deadline { throw .timedOut }
-            slice = min(slice, deadline - now)
-        }
+        return .wait
+    }
+
+    /// The rings to sleep on, and the membership flag that counts this reader (the owner's).
+    private func sleepTargets() -> (rings: [ServiceSegment.WaitedRing], flag: UnsafeMutablePointer<Atomic<UInt32>>?) {
         let rings = order.compactMap { member in
             attached[member].map { ServiceSegment.WaitedRing(core: $0.reader.core, slot: $0.reader.slot) }
         }
         // A subscriber has no sleeping flag of its own in the header: it notices joins by its scans.
-        return .sleep(slice: slice, rings: rings, flag: role == .owner ? service.ownerSleeping : nil)
+        return (rings, role == .owner ? service.ownerSleeping : nil)
+    }
+
+    /// Spins up to `limit` rounds for a change; `true` when something changed,
+    /// the deadline passed or a scan is due (the caller takes another step).
+    private func spin(limit: Int, deadline: ContinuousClock.Instant?) -> Bool {
+        var spins = 0
+        while spins < limit {
+            if somethingChanged() { return true }
+            cshm_spin_pause()
+            spins &+= 1
+            if spins & 1023 == 0 {
+                let now = ContinuousClock.now
+                if let deadline, now >= deadline { return true }
+                if now - lastScan >= RingCore.checkInterval { return true }
+            }
+        }
+        return false
+    }
+
+    /// How long the next sleep may last: a check interval, cut at `deadline`.
+    private func slice(until deadline: ContinuousClock.Instant?) throws(ChannelError) -> Duration {
+        guard let deadline else { return RingCore.checkInterval }
+        let now = ContinuousClock.now
+        if now >= deadline { throw .timedOut }
+        return min(RingCore.checkInterval, deadline - now)
     }
 
     /// Whether a message, a closed ring or a membership change is there: the re-check before a sleep.
@@ -240,30 +276,55 @@ final class ServiceInbox: @unchecked Sendable {
         }
     }
 
-    /// Calls `body` with the next message in place, waiting up to `deadline`; `nil` at the end (see ``ended()``).
-    func receive<R>(deadline: ContinuousClock.Instant?, _ body: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> R? {
+    /// Calls `body` with the next message in place, waiting up to `timeout`
+    /// (nil: as long as it takes); `nil` at the end (see ``ended()``). A
+    /// message that is there already takes no clock.
+    func receive<R>(timeout: Duration?, _ body: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> R? {
+        var deadline: ContinuousClock.Instant?
+        var waited = false
         while true {
-            switch try step(deadline: deadline, body) {
+            switch try step(body) {
             case .result(let result): return result
             case .end: return nil
-            case .sleep(let slice, let rings, let flag):
+            case .wait:
+                if !waited {
+                    waited = true
+                    deadline = SharedMemory.deadline(after: timeout)
+                } else if let deadline, ContinuousClock.now >= deadline {
+                    throw .timedOut
+                }
+                if spin(limit: strategy.spinCount, deadline: deadline) { continue }
+                let slice = try slice(until: deadline)
+                let (rings, flag) = sleepTargets()
                 _ = try service.sleep(on: rings, membershipFlag: flag, slice: slice) { [self] in somethingChanged() }
                 if Task.isCancelled { throw .cancelled }
             }
         }
     }
 
-    /// The `async` twin of ``receive(deadline:_:)``: the sleep suspends the
+    /// The `async` twin of ``receive(timeout:_:)``: the sleep suspends the
     /// task on ``FutexWaiter`` (one wait on every ring's event and the
     /// membership event) instead of blocking its thread.
     nonisolated(nonsending) func receiveAsync<R>(
-        deadline: ContinuousClock.Instant?, _ body: (RingReader, SenderTag) throws(ChannelError) -> R?
+        timeout: Duration?, _ body: (RingReader, SenderTag) throws(ChannelError) -> R?
     ) async throws(ChannelError) -> R? {
+        var deadline: ContinuousClock.Instant?
+        var waited = false
         while true {
-            switch try step(deadline: deadline, body) {
+            switch try step(body) {
             case .result(let result): return result
             case .end: return nil
-            case .sleep(let slice, let rings, let flag):
+            case .wait:
+                if !waited {
+                    waited = true
+                    deadline = SharedMemory.deadline(after: timeout)
+                } else if let deadline, ContinuousClock.now >= deadline {
+                    throw .timedOut
+                }
+                // A task must not hold a pool thread for long: the spin is bounded as a ring's async wait's.
+                if spin(limit: min(strategy.spinCount, RingCore.asyncSpinLimit), deadline: deadline) { continue }
+                let slice = try slice(until: deadline)
+                let (rings, flag) = sleepTargets()
                 var words: [FutexWord] = []
                 var counts: [SleeperCount] = []
                 if let flag {

@@ -36,7 +36,7 @@ public struct TopicSubscriber: ~Copyable, Sendable {
     ///   calling task is cancelled, ``ChannelError/badChannel(_:)`` for a ring
     ///   or header that breaks the layout's rules.
     public func receive(timeout: Duration? = nil) throws(ChannelError) -> TopicMessage? {
-        try inbox.receive(deadline: deadline(after: timeout), Self.take)
+        try inbox.receive(timeout: timeout, Self.take)
     }
 
     /// Receives a message if one is there now; `nil` when none is.
