@@ -1,14 +1,15 @@
 /// The one receiver of a many-to-one channel: it receives the messages of
 /// up to ``ManyToOneConfiguration/maxSenders`` senders, each tagged with its
 /// sender (``SenderTag``), every sender's messages in the order sent and
-/// without loss. Messages of different senders are interleaved round-robin.
+/// without loss. Messages of different senders are interleaved round-robin
+/// (up to 32 of one sender in a row while others wait).
 ///
 /// Senders join and leave at any time (see ``ManyToOneSender``). What a
 /// sender sent before it left or died is still delivered; a record a dying
 /// sender had not finished is never published, so it delays no other sender.
 /// A sender slot is reused once its ring is drained.
 ///
-/// The channel *ends* (``receive(timeout:)`` returns `nil`) when at least
+/// The channel *ends* (``receive(timeout:)-47k5m`` returns `nil`) when at least
 /// one sender session was ever started, no sender is joined, and every
 /// message is received. A receiver that starts before any sender joined
 /// waits for one; a sender that joins after the end starts the stream again.
@@ -57,7 +58,7 @@ public struct ManyToOneReceiver: ~Copyable, Sendable {
 
     /// Zero-copy receive: calls `body` with the next message in place and its
     /// sender, then releases the message's space. Returns what `body` returns,
-    /// or `nil` when the channel ended (see ``receive(timeout:)``).
+    /// or `nil` when the channel ended (see ``receive(timeout:)-47k5m``).
     public func receive<R>(timeout: Duration? = nil, _ body: (UnsafeRawBufferPointer, SenderTag) -> R) throws(ChannelError) -> R? {
         try inbox.receive(timeout: timeout) { (reader, tag) throws(ChannelError) in
             try Self.take(reader) { body($0, tag) }
@@ -65,7 +66,7 @@ public struct ManyToOneReceiver: ~Copyable, Sendable {
     }
 
     /// Receives a message if one is there now; `nil` when none is.
-    /// - Throws: ``ChannelError/closed`` when the channel ended (see ``receive(timeout:)``).
+    /// - Throws: ``ChannelError/closed`` when the channel ended (see ``receive(timeout:)-47k5m``).
     public func tryReceive() throws(ChannelError) -> ManyToOneMessage? {
         try inbox.tryReceive { (reader, tag) throws(ChannelError) in
             try Self.take(reader) { ManyToOneMessage(bytes: Array($0), sender: tag) }

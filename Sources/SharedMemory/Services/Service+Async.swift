@@ -7,7 +7,7 @@ import Synchronization
 
 extension ManyToOneReceiver {
     /// Receives the next message of any sender, suspending up to `timeout` (nil: as long as it takes).
-    /// - Returns: the message, or `nil` when the channel ended (see ``receive(timeout:)-(Duration?)``).
+    /// - Returns: the message, or `nil` when the channel ended (see ``receive(timeout:)-47k5m``).
     /// - Throws: ``ChannelError/timedOut``, ``ChannelError/cancelled``, and the errors of the blocking receive.
     nonisolated(nonsending) public func receive(timeout: Duration? = nil) async throws(ChannelError) -> ManyToOneMessage? {
         try await inbox.receiveAsync(timeout: timeout, ManyToOneMessages.take)

@@ -7,7 +7,7 @@
 /// message published on it (see ``TopicPublisher`` for how a new publisher
 /// waits for present subscribers).
 ///
-/// The topic *ends* for a subscriber (``receive(timeout:)`` returns `nil`)
+/// The topic *ends* for a subscriber (``receive(timeout:)-39ncv`` returns `nil`)
 /// when at least one publisher has joined, none is joined now, and every
 /// message published while it was attached is received.
 public struct TopicSubscriber: ~Copyable, Sendable {
@@ -40,7 +40,7 @@ public struct TopicSubscriber: ~Copyable, Sendable {
     }
 
     /// Receives a message if one is there now; `nil` when none is.
-    /// - Throws: ``ChannelError/closed`` when the topic ended (see ``receive(timeout:)``).
+    /// - Throws: ``ChannelError/closed`` when the topic ended (see ``receive(timeout:)-39ncv``).
     public func tryReceive() throws(ChannelError) -> TopicMessage? {
         try inbox.tryReceive(Self.take)
     }
