@@ -57,6 +57,7 @@ struct ManySend: ParsableCommand {
     @Option(help: "Sender slots of a channel this peer creates, 1 to 64.") var senders: Int = 16
     @Option(help: "Ring capacity of a channel this peer creates, 4096 to 2^30 bytes.") var capacity: Int = 1 << 16
     @Flag(help: "Stop without closing (the test kills the process).") var hang = false
+    @Flag(help: "After the last message, stay joined until standard input ends.") var holdUntilInputEnds = false
 
     func validate() throws {
         try checkRange(senders, 1...64, "--senders")
@@ -81,6 +82,11 @@ struct ManySend: ParsableCommand {
                 sent += 1
             }
             while hang { sleep(60); _ = sender.capacity }
+            if holdUntilInputEnds {
+                say("sent \(sent), holding")
+                var byte: UInt8 = 0
+                while read(0, &byte, 1) > 0 {}
+            }
             sender.close()
         } catch {
             print("sent \(sent)")
