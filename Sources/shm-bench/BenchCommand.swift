@@ -136,7 +136,7 @@ struct Child: ParsableCommand {
         switch role {
         case "echo": try ChildRole.echo(ping: ping, pong: pong, size: size, mode: mode, touchLine: touchLine, loans: loans)
         case "subscriber": try DimensionChild.subscriber(data: data, count: count)
-        case "m2o-sender": try DimensionChild.manyToOneSender(data: data, control: control, count: count)
+        case "m2o-sender": try DimensionChild.manyToOneSender(data: data, control: control, count: count, wait: mode.strategy)
         case "idle-receiver": try DimensionChild.idleReceiver(data: data, control: control, seconds: count)
         case "rss-receiver": try DimensionChild.residentReceiver(data: data, count: count)
         case "rss-sender": try DimensionChild.residentSender(data: data, count: count)

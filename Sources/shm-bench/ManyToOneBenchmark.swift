@@ -22,12 +22,15 @@ struct ManyToOneBench: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Sender counts (1 to 64).") var senders: [Int] = [1, 4, 16]
     @Option(help: "Messages per row, split among the senders.") var messages = 2_000_000
     @Option(help: "Rounds; each figure is the median.") var rounds = 3
+    @Option(help: "How the senders wait for space: spin, adaptive or sleep (with more senders than cores, spinning senders take the receiver's CPU).")
+    var senderWait = "adaptive"
 
     func validate() throws {
         guard !senders.isEmpty, senders.count <= 8 else { throw ValidationError("--senders takes 1 to 8 counts.") }
         for count in senders { try checkRange("--senders", count, 1...64) }
         try checkRange("--messages", messages, 1...Run.messageLimit)
         try checkRange("--rounds", rounds, 1...Run.roundLimit)
+        guard ["spin", "adaptive", "sleep"].contains(senderWait) else { throw ValidationError("--sender-wait is spin, adaptive or sleep.") }
     }
 
     func run() throws {
@@ -39,7 +42,7 @@ struct ManyToOneBench: ParsableCommand {
             oneToOne.append(Double(messages) / seconds)
             for (index, count) in senders.enumerated() {
                 let perSender = max(1, messages / count)
-                let seconds = try Self.measure(executable: executable, senders: count, perSender: perSender)
+                let seconds = try Self.measure(executable: executable, senders: count, perSender: perSender, senderWait: senderWait)
                 many[index].append(Double(perSender * count) / seconds)
             }
         }
@@ -49,8 +52,8 @@ struct ManyToOneBench: ParsableCommand {
         for (index, count) in senders.enumerated() {
             let rate = median(many[index])
             rows.append(BenchmarkRow(mechanism: "swift-shm/many-to-one", dimension: "\(count) senders", messagesPerSecond: rate,
-                                     settings: String(format: "%.2fx one-to-one; 64 KiB ring per sender, %d messages each, median of %d",
-                                                      rate / base, max(1, messages / count), rounds)))
+                                     settings: String(format: "%.2fx one-to-one; 64 KiB ring per sender, %d messages each, senders wait %@, median of %d",
+                                                      rate / base, max(1, messages / count), senderWait, rounds)))
         }
         if format == .json {
             print(Report.json(rows))
@@ -69,7 +72,7 @@ struct ManyToOneBench: ParsableCommand {
     }
 
     /// Seconds for `senders` children to send `perSender` messages each to this process.
-    static func measure(executable: String, senders: Int, perSender: Int) throws -> Double {
+    static func measure(executable: String, senders: Int, perSender: Int, senderWait: String) throws -> Double {
         let name = try uniqueName("m2o"), goName = try uniqueName("m2o-go")
         var ring = ringConfiguration(for: 64)
         ring.lifetime = .lastClose
@@ -79,7 +82,7 @@ struct ManyToOneBench: ParsableCommand {
         defer { for child in children { child.stop() } }
         for _ in 0..<senders {
             children.append(try ChildWithOutput(executable: executable, arguments: [
-                "m2o-sender", "--data", name.posixName, "--control", goName.posixName, "--count", "\(perSender)"]))
+                "m2o-sender", "--data", name.posixName, "--control", goName.posixName, "--count", "\(perSender)", "--mode", senderWait]))
         }
         for child in children { guard try child.readLine() == "ready" else { throw BenchmarkError("a sender did not join") } }
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 64)
@@ -105,9 +108,9 @@ struct ManyToOneBench: ParsableCommand {
 
 extension DimensionChild {
     /// A many-to-one sender: joins, says ready, waits for the start signal, sends `count` 64-byte messages.
-    static func manyToOneSender(data: String, control: String, count: Int) throws {
+    static func manyToOneSender(data: String, control: String, count: Int, wait: WaitStrategy) throws {
         let go = try Subscriber.open(SegmentName(control), creating: nil)
-        let sender = try ManyToOneSender.open(SegmentName(data), creating: nil, joinTimeout: timeout)
+        let sender = try ManyToOneSender.open(SegmentName(data), creating: nil, joinTimeout: timeout, wait: wait)
         let message = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 64)
         defer { message.deallocate() }
         message.initializeMemory(as: UInt8.self, repeating: 0xA5)

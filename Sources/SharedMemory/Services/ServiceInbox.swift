@@ -32,18 +32,18 @@ final class ServiceInbox: @unchecked Sendable {
     let service: ServiceSegment
     let strategy: WaitStrategy
     let role: Role
-    private var attached: [Attached?]
+    @exclusivity(unchecked) private var attached: [Attached?]
     /// The last session finished (drained and detached) in each slot.
-    private var finished: [UInt32?]
+    @exclusivity(unchecked) private var finished: [UInt32?]
     /// The attached slots, in round-robin order.
-    private var order: [Int] = []
-    private var cursor = 0
+    @exclusivity(unchecked) private var order: [Int] = []
+    @exclusivity(unchecked) private var cursor = 0
     /// Messages taken from the ring at `cursor` in a row.
-    private var batch = 0
-    private var seenMembership: UInt32 = 0
-    private var lastScan = ContinuousClock.now
-    private var receivedSinceScan = 0
-    private var isClosed = false
+    @exclusivity(unchecked) private var batch = 0
+    @exclusivity(unchecked) private var seenMembership: UInt32 = 0
+    @exclusivity(unchecked) private var lastScan = ContinuousClock.now
+    @exclusivity(unchecked) private var receivedSinceScan = 0
+    @exclusivity(unchecked) private var isClosed = false
 
     /// How many messages are received between looks at the clock for a due scan.
     private static let messagesPerClockCheck = 1024
@@ -158,11 +158,29 @@ final class ServiceInbox: @unchecked Sendable {
 
     private var scanIsDue: Bool { membershipChanged || ContinuousClock.now - lastScan >= RingCore.checkInterval }
 
+    /// Empty looks since the clock was last read for a due scan.
+    @exclusivity(unchecked) private var emptyLooks = 0
+
+    /// ``scanIsDue`` for a look that found nothing: reads the clock only every
+    /// 64th time (a wait reads it anyway before it sleeps), so that a reader
+    /// that keeps catching up with its senders takes no clock per message.
+    private var scanIsDueAfterEmptyLook: Bool {
+        if membershipChanged { return true }
+        emptyLooks &+= 1
+        guard emptyLooks & 63 == 0 else { return false }
+        return ContinuousClock.now - lastScan >= RingCore.checkInterval
+    }
+
     // MARK: Receiving
 
+    /// Takes a message from a ring: `false` when the ring has none now. The
+    /// caller keeps what it took; the inbox's loops are not generic, so that
+    /// they run specialised whatever the caller makes of a message.
+    typealias Take = (RingReader, SenderTag) throws(ChannelError) -> Bool
+
     /// Takes the next message of the attached rings, round-robin, with
-    /// `take` (which returns `nil` when the ring has none now); `nil` when none has one.
-    func poll<R>(_ take: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> R? {
+    /// `take`; `false` when none has one now.
+    func poll(_ take: Take) throws(ChannelError) -> Bool {
         var remaining = order.count
         while remaining > 0 {
             if cursor >= order.count { cursor = 0 }
@@ -170,7 +188,7 @@ final class ServiceInbox: @unchecked Sendable {
             guard let ring = attached[member] else { order.remove(at: cursor); remaining -= 1; continue }
             do {
                 let tag = SenderTag(slot: member, session: ring.session)
-                if let result = try take(ring.reader, tag) {
+                if try take(ring.reader, tag) {
                     batch += 1
                     if batch >= Self.batchSize {
                         cursor += 1
@@ -181,7 +199,7 @@ final class ServiceInbox: @unchecked Sendable {
                         receivedSinceScan = 0
                         if scanIsDue { try scan() }
                     }
-                    return result
+                    return true
                 }
                 if ring.gone || ring.reader.isDrainedAndClosed {
                     // The member's lock was released before this look, or its writer closed: nothing more can come.
@@ -201,7 +219,7 @@ final class ServiceInbox: @unchecked Sendable {
             batch = 0
             remaining -= 1
         }
-        return nil
+        return false
     }
 
     /// Whether the channel ended: a sender joined once, no sender holds its
@@ -215,18 +233,18 @@ final class ServiceInbox: @unchecked Sendable {
     }
 
     /// What a wait finds before it sleeps: a result, the end, or how long it may sleep on which rings.
-    private enum Step<R> {
-        case result(R)
+    private enum Step {
+        case taken
         case end
         case wait
     }
 
     /// One round of a wait: a message, the end, or nothing yet.
-    private func step<R>(_ body: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> Step<R> {
-        if let result = try poll(body) { return .result(result) }
-        if scanIsDue {
+    private func step(_ body: Take) throws(ChannelError) -> Step {
+        if try poll(body) { return .taken }
+        if scanIsDueAfterEmptyLook {
             try scan()
-            if let result = try poll(body) { return .result(result) }
+            if try poll(body) { return .taken }
         }
         if try ended() { return .end }
         return .wait
@@ -242,8 +260,13 @@ final class ServiceInbox: @unchecked Sendable {
     }
 
     /// Spins up to `limit` rounds for a change; `true` when something changed,
-    /// the deadline passed or a scan is due (the caller takes another step).
-    private func spin(limit: Int, deadline: ContinuousClock.Instant?) -> Bool {
+    /// the deadline passed (it throws `.timedOut` then) or a scan is due (the
+    /// caller takes another step). Every 1024 rounds it reads the clock,
+    /// taking the deadline `timeout` from then on the first time (`waited`).
+    private func spin(
+        limit: Int, timeout: Duration?, waited: inout Bool, deadline: inout ContinuousClock.Instant?
+    ) throws(ChannelError) -> Bool {
+        if waited, let deadline, ContinuousClock.now >= deadline { throw .timedOut }
         var spins = 0
         while spins < limit {
             if somethingChanged() { return true }
@@ -251,7 +274,11 @@ final class ServiceInbox: @unchecked Sendable {
             spins &+= 1
             if spins & 1023 == 0 {
                 let now = ContinuousClock.now
-                if let deadline, now >= deadline { return true }
+                if !waited {
+                    waited = true
+                    deadline = SharedMemory.deadline(after: timeout)
+                }
+                if let deadline, now >= deadline { throw .timedOut }
                 if now - lastScan >= RingCore.checkInterval { return true }
             }
         }
@@ -280,20 +307,29 @@ final class ServiceInbox: @unchecked Sendable {
     /// (nil: as long as it takes); `nil` at the end (see ``ended()``). A
     /// message that is there already takes no clock.
     func receive<R>(timeout: Duration?, _ body: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> R? {
+        var result: R?
+        let taken = try receiveTaking(timeout: timeout) { (reader, tag) throws(ChannelError) in
+            result = try body(reader, tag)
+            return result != nil
+        }
+        return taken ? result : nil
+    }
+
+    /// ``receive(timeout:_:)`` with a ``Take``: `false` at the end.
+    func receiveTaking(timeout: Duration?, _ body: Take) throws(ChannelError) -> Bool {
         var deadline: ContinuousClock.Instant?
         var waited = false
         while true {
             switch try step(body) {
-            case .result(let result): return result
-            case .end: return nil
+            case .taken: return true
+            case .end: return false
             case .wait:
+                // The deadline is taken at the first wait that spins past 1024 rounds or sleeps.
+                if try spin(limit: strategy.spinCount, timeout: timeout, waited: &waited, deadline: &deadline) { continue }
                 if !waited {
                     waited = true
                     deadline = SharedMemory.deadline(after: timeout)
-                } else if let deadline, ContinuousClock.now >= deadline {
-                    throw .timedOut
                 }
-                if spin(limit: strategy.spinCount, deadline: deadline) { continue }
                 let slice = try slice(until: deadline)
                 let (rings, flag) = sleepTargets()
                 _ = try service.sleep(on: rings, membershipFlag: flag, slice: slice) { [self] in somethingChanged() }
@@ -308,21 +344,29 @@ final class ServiceInbox: @unchecked Sendable {
     nonisolated(nonsending) func receiveAsync<R>(
         timeout: Duration?, _ body: (RingReader, SenderTag) throws(ChannelError) -> R?
     ) async throws(ChannelError) -> R? {
+        var result: R?
+        let taken = try await receiveAsyncTaking(timeout: timeout) { (reader, tag) throws(ChannelError) in
+            result = try body(reader, tag)
+            return result != nil
+        }
+        return taken ? result : nil
+    }
+
+    /// ``receiveAsync(timeout:_:)`` with a ``Take``: `false` at the end.
+    nonisolated(nonsending) func receiveAsyncTaking(timeout: Duration?, _ body: Take) async throws(ChannelError) -> Bool {
         var deadline: ContinuousClock.Instant?
         var waited = false
         while true {
             switch try step(body) {
-            case .result(let result): return result
-            case .end: return nil
+            case .taken: return true
+            case .end: return false
             case .wait:
+                // A task must not hold a pool thread for long: the spin is bounded as a ring's async wait's.
+                if try spin(limit: min(strategy.spinCount, RingCore.asyncSpinLimit), timeout: timeout, waited: &waited, deadline: &deadline) { continue }
                 if !waited {
                     waited = true
                     deadline = SharedMemory.deadline(after: timeout)
-                } else if let deadline, ContinuousClock.now >= deadline {
-                    throw .timedOut
                 }
-                // A task must not hold a pool thread for long: the spin is bounded as a ring's async wait's.
-                if spin(limit: min(strategy.spinCount, RingCore.asyncSpinLimit), deadline: deadline) { continue }
                 let slice = try slice(until: deadline)
                 let (rings, flag) = sleepTargets()
                 var words: [FutexWord] = []
@@ -354,10 +398,15 @@ final class ServiceInbox: @unchecked Sendable {
 
     /// Calls `body` with the next message if one is there now; throws `.closed` at the end.
     func tryReceive<R>(_ body: (RingReader, SenderTag) throws(ChannelError) -> R?) throws(ChannelError) -> R? {
-        if let result = try poll(body) { return result }
+        var result: R?
+        let take: Take = { (reader, tag) throws(ChannelError) in
+            result = try body(reader, tag)
+            return result != nil
+        }
+        if try poll(take) { return result }
         if scanIsDue {
             try scan()
-            if let result = try poll(body) { return result }
+            if try poll(take) { return result }
         }
         if try ended() { throw .closed }
         return nil
