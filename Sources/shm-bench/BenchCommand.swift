@@ -19,7 +19,7 @@ struct BenchCommand: ParsableCommand {
             per second and 1 MiB messages in GB/s (10^9 bytes). Ratios compare with \
             the raw C ring that spins, measured in the same run. Build with -c release.
             """,
-        subcommands: [Run.self, Sizes.self, Fanout.self, Idle.self, Resident.self, Instructions.self, Child.self],
+        subcommands: [Run.self, Sizes.self, Fanout.self, ManyToOneBench.self, Idle.self, Resident.self, Instructions.self, Child.self],
         defaultSubcommand: Run.self)
 }
 
@@ -148,6 +148,7 @@ struct Child: ParsableCommand {
         switch role {
         case "echo": try ChildRole.echo(ping: ping, pong: pong, size: size, mode: mode, touchLine: touchLine, loans: loans)
         case "subscriber": try DimensionChild.subscriber(data: data, count: count)
+        case "m2o-sender": try DimensionChild.manyToOneSender(data: data, control: control, count: count, wait: mode.strategy)
         case "idle-receiver": try DimensionChild.idleReceiver(data: data, control: control, seconds: count)
         case "rss-receiver": try DimensionChild.residentReceiver(data: data, count: count)
         case "rss-sender": try DimensionChild.residentSender(data: data, count: count)

@@ -80,7 +80,7 @@ func processUsage(_ pid: pid_t) throws -> cshm_bench_usage {
     return usage
 }
 
-private func uniqueName(_ role: String) throws -> SegmentName {
+func uniqueName(_ role: String) throws -> SegmentName {
     try SegmentName("shm-bench-\(getpid())-\(role)-\(UInt32.random(in: 0...UInt32.max))")
 }
 

@@ -16,6 +16,12 @@ struct ReceiveCommand: ToolCommand {
             and fails within a fraction of a second. The channel is created if it does not exist \
             yet (whichever of `shm send` and `shm recv` starts first creates it).
 
+            With --senders N (or on an existing many-to-one channel), recv receives from up to N \
+            senders at once: each `shm send NAME` joins as one sender, the lines of each sender \
+            arrive in its order, interleaved with the others'. recv ends with status 0 once at \
+            least one sender has joined, none is left and every line is printed, and removes the name; \
+            with --count it waits for that many lines however often the senders come and go.
+
             Stopped by --count or --timeout before the end, recv leaves the channel for another \
             receiver (`shm rm` removes it; once nobody uses it and its creator is gone, `shm gc` does). \
             SIGINT or SIGTERM stops it the same way, after the message in hand, with status 130 or 143.
@@ -36,10 +42,30 @@ struct ReceiveCommand: ToolCommand {
 
     @OptionGroup var shape: ChannelShapeOptions
 
+    @Option(help: ArgumentHelp(
+        "Receive from a many-to-one channel with this many sender slots (1 to 64), created if it does not exist; each `shm send` joins as one sender.",
+        valueName: "n"))
+    var senders: Int?
+
+    func validate() throws {
+        if let senders, !(1...64).contains(senders) {
+            throw ValidationError("--senders must be between 1 and 64, not \(senders).")
+        }
+    }
 
     func execute() throws {
         let name = try segmentName(name)
         let interruption = Interruption()
+        switch try ServicePattern.ofSegment(name) {
+        case .manyToOne?:
+            return try receiveManyToOne(name, senders: senders ?? ManyToOneConfiguration().maxSenders, interruption: interruption)
+        case let pattern?:
+            throw ToolError("\(name.posixName) is a \(pattern.name), which `shm recv` does not read")
+        case nil where senders != nil:
+            return try receiveManyToOne(name, senders: senders!, interruption: interruption)
+        case nil:
+            break
+        }
         let receiver = try ChannelReceiver.open(name, creating: RingConfiguration(capacity: shape.capacity.value))
         let lines = LineWriter()
         var patience = StreamLimits.Patience(limits)

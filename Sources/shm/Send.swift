@@ -19,6 +19,10 @@ struct SendCommand: ToolCommand {
             the error is printed and the channel is left without closing it, so the receiver \
             reports an error rather than a clean end of a shortened stream.
 
+            When NAME is a many-to-one channel (made by `shm recv NAME --senders N`), send joins \
+            it as one of its senders (waiting up to 30 s for a free slot) and leaves at the end \
+            of the input; several `shm send` may feed one `shm recv` at once.
+
             Example: seq 1000000 | shm send numbers & shm recv numbers | wc -l
             """)
 
@@ -46,6 +50,18 @@ struct SendCommand: ToolCommand {
         let name = try segmentName(name)
         let input = try InputSource(path: file)
         let configuration = RingConfiguration(capacity: shape.capacity.value, maxMessageSize: maxMessage?.value)
+        switch try ServicePattern.ofSegment(name) {
+        case .manyToOne?:
+            let sender = try ManyToOneSender.open(name, creating: nil, joinTimeout: .seconds(30))
+            Self.stream(LineReader(input), through: sender, label: input.label)
+            input.close()
+            sender.close()
+            return
+        case let pattern?:
+            throw ToolError("\(name.posixName) is a \(pattern.name), which `shm send` does not write")
+        case nil:
+            break
+        }
         let sender = try ChannelSender.open(name, creating: configuration)
         Self.stream(LineReader(input), through: sender, label: input.label)
         input.close()
@@ -63,6 +79,18 @@ struct SendCommand: ToolCommand {
             } catch .peerLeft {
                 usleep(10_000) // the slot says "left" until a new receiver attaches
             }
+        }
+    }
+
+    /// Sends every line as one sender of a many-to-one channel; on a failure,
+    /// reports it and ends the process without closing the sender's ring.
+    static func stream(_ reader: LineReader, through sender: borrowing ManyToOneSender, label: String) {
+        do {
+            try reader.forEachLine(maximumLength: sender.maxMessageSize) { line in try sender.send(line) }
+        } catch ChannelError.messageTooLarge(let size, let maximum) {
+            abort(ToolError("line \(reader.lineNumber) of \(label) has \(size) bytes, more than the channel's largest message of \(maximum) bytes"))
+        } catch {
+            abort(error)
         }
     }
 

@@ -20,8 +20,8 @@ struct Shm: ParsableCommand {
         subcommands: [
             ListCommand.self, InspectCommand.self, DumpCommand.self,
             CreateCommand.self, WriteCommand.self, ReadCommand.self,
-            SendCommand.self, ReceiveCommand.self, ServeCommand.self, RequestCommand.self, NotifyCommand.self, ListenCommand.self,
-            WatchCommand.self, HzCommand.self,
+            SendCommand.self, ReceiveCommand.self, PublishCommand.self, SubscribeCommand.self, ServeCommand.self, RequestCommand.self,
+            NotifyCommand.self, ListenCommand.self, WatchCommand.self, HzCommand.self,
             RemoveCommand.self, CollectCommand.self, BenchCommand.self,
         ])
 }

@@ -13,7 +13,7 @@ import Synchronization
 ///
 /// When the server dies or leaves, waiting requests fail with
 /// ``ChannelError/peerDied(_:)`` or ``ChannelError/peerLeft(_:)`` within about
-/// 50 ms; requests sent once a new server attached are answered again.
+/// 250 ms; requests sent once a new server attached are answered again.
 /// The protocol is described byte by byte in <doc:ServiceProtocol>.
 public final class RequestClient: Sendable {
     let service: ServiceSegment

@@ -9,7 +9,7 @@ import Synchronization
 /// take requests and reply at once (see ``serve(concurrency:_:)``).
 ///
 /// Clients join and leave at any time; a client that dies frees its slot:
-/// the server drops its requests and detaches within about 50 ms. When the
+/// the server drops its requests and detaches within about 250 ms. When the
 /// server dies or closes, clients fail their waiting requests; a server
 /// that opens the service again takes over every client, and requests are
 /// answered again. The protocol is described byte by byte in <doc:ServiceProtocol>.

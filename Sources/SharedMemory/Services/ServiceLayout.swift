@@ -82,3 +82,16 @@ public enum ServicePattern: UInt32, Hashable, Sendable, CaseIterable {
         }
     }
 }
+
+extension ServicePattern {
+    /// The pattern of the existing service segment `name`: `nil` when no
+    /// segment of that name can be opened or it is not a service segment
+    /// (a one-to-one channel, a publish/subscribe ring, events or data).
+    /// - Throws: ``ChannelError/badChannel(_:)`` for a service segment whose
+    ///   header breaks the layout's rules.
+    public static func ofSegment(_ name: SegmentName, backend: SharedMemorySegment.Backend = .default) throws(ChannelError) -> ServicePattern? {
+        guard let segment = try? ManagedSegment.open(name, access: .readOnly, backend: backend) else { return nil }
+        guard segment.header.kind == ServiceLayout.segmentKind else { return nil }
+        return try ServiceSegment(segment: segment, expected: nil, access: .readOnly).pattern
+    }
+}

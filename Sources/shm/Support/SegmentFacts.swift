@@ -24,7 +24,9 @@ struct SegmentFacts {
 
     /// What the segment holds: `data` (plain bytes, as every raw segment),
     /// `channel` or `pubsub` (a ring, by the flavour in its control block;
-    /// `ring` when that cannot be read), `events`, `kind N` for other kinds, `nil` when
+    /// `ring` when that cannot be read), `events`, a service's pattern
+    /// (`many-to-one channel`, `topic`, ...; `service` when its header cannot
+    /// be read), `kind N` for other kinds, `nil` when
     /// a managed header cannot be read.
     var kind: String? {
         guard info.isManaged else { return isReadable ? "data" : nil }
@@ -38,6 +40,8 @@ struct SegmentFacts {
             case nil: return "ring"
             }
         case EventNotifier.segmentKind: return "events"
+        case ServiceLayout.segmentKind:
+            return (try? ServicePattern.ofSegment(info.segmentName)).flatMap { $0 }.map(\.name) ?? "service"
         default: return "kind \(header.kind)"
         }
     }
