@@ -85,12 +85,22 @@ public enum ServicePattern: UInt32, Hashable, Sendable, CaseIterable {
 
 extension ServicePattern {
     /// The pattern of the existing service segment `name`: `nil` when no
-    /// segment of that name can be opened or it is not a service segment
-    /// (a one-to-one channel, a publish/subscribe ring, events or data).
+    /// segment of that name exists or it is not a service segment (a
+    /// one-to-one channel, a publish/subscribe ring, events or data).
     /// - Throws: ``ChannelError/badChannel(_:)`` for a service segment whose
-    ///   header breaks the layout's rules.
+    ///   header breaks the layout's rules, and ``ChannelError/segment(_:)``
+    ///   for a segment that exists but cannot be opened (not a managed
+    ///   segment, never made ready, not permitted).
     public static func ofSegment(_ name: SegmentName, backend: SharedMemorySegment.Backend = .default) throws(ChannelError) -> ServicePattern? {
-        guard let segment = try? ManagedSegment.open(name, access: .readOnly, backend: backend) else { return nil }
+        let segment: ManagedSegment
+        do {
+            segment = try ManagedSegment.open(name, access: .readOnly, backend: backend)
+        } catch where error.errno == .noSuchFileOrDirectory {
+            return nil
+        } catch {
+            // Reported now: the caller's own open would only wait for it again.
+            throw .segment(error)
+        }
         guard segment.header.kind == ServiceLayout.segmentKind else { return nil }
         return try ServiceSegment(segment: segment, expected: nil, access: .readOnly).pattern
     }
