@@ -11,6 +11,9 @@ let package = Package(
         .executable(name: "shm-client", targets: ["shm-client"]),
         .executable(name: "shm-bench", targets: ["shm-bench"]),
         .executable(name: "shm", targets: ["shm"]),
+        // Services across machines over DDS (Eclipse Cyclone DDS). A product of
+        // its own: the SharedMemory library above builds and links no DDS.
+        .executable(name: "shm-bridge", targets: ["shm-bridge"]),
     ],
     dependencies: [
         // Command-line parsing for the executables.
@@ -55,6 +58,19 @@ let package = Package(
         .executableTarget(
             name: "shm-test-peer",
             dependencies: ["SharedMemory", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The bridge over DDS: libddsc through pkg-config, the sample type generated
+        // by idlc from Sources/CShmBridgeTypes/shm_bridge.idl (scripts/generate-dds-types.sh).
+        .systemLibrary(
+            name: "CCycloneDDS",
+            pkgConfig: "CycloneDDS",
+            providers: [.apt(["cyclonedds-dev"])]
+        ),
+        .target(name: "CShmBridgeTypes", dependencies: ["CCycloneDDS"]),
+        .target(name: "SharedMemoryBridge", dependencies: ["SharedMemory", "CCycloneDDS", "CShmBridgeTypes"]),
+        .executableTarget(
+            name: "shm-bridge",
+            dependencies: ["SharedMemoryBridge", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "SharedMemoryTests",
