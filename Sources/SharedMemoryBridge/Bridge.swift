@@ -12,7 +12,7 @@ public enum BridgeDirection: String, Hashable, Sendable, CaseIterable {
 
 /// One service the bridge forwards.
 public struct BridgedService: Hashable, Sendable {
-    /// The local service (segment) name; the DDS topic is `shm/` + name (see ``BridgeNaming``).
+    /// The local service (segment) name; its DDS topic follows ``BridgeNaming``.
     public var name: String
     /// Which way it goes.
     public var direction: BridgeDirection
@@ -37,6 +37,8 @@ public struct BridgeConfiguration: Sendable {
     public var ring: PublishSubscribeConfiguration = PublishSubscribeConfiguration()
     /// Samples kept per DDS endpoint (KEEP_LAST depth, or KEEP_ALL limit); bounded by about 64 MiB.
     public var queueDepth: Int = 64
+    /// How long remote peers wait before they declare this bridge gone after a crash.
+    public var leaseDuration: Duration = .seconds(10)
 
     /// A configuration for `services` with defaults for everything else.
     public init(services: [BridgedService]) {
@@ -59,6 +61,7 @@ public struct BridgeConfiguration: Sendable {
         for interface in interfaces {
             if let problem = DDSDomainConfiguration.problem(withInterface: interface) { return problem }
         }
+        guard leaseDuration >= .milliseconds(100), leaseDuration <= .seconds(3600) else { return "a lease of \(leaseDuration); 0.1 s to 1 h" }
         guard (1...100_000).contains(queueDepth) else { return "a queue depth of \(queueDepth); 1 to 100000" }
         return nil
     }
@@ -115,7 +118,8 @@ public final class Bridge: Sendable {
             }
         }
         let domainConfiguration = DDSDomainConfiguration(
-            domain: configuration.domain, interfaces: configuration.interfaces, maxSampleSize: largest + 1024)
+            domain: configuration.domain, interfaces: configuration.interfaces, maxSampleSize: largest + 1024,
+            leaseDuration: configuration.leaseDuration)
         do {
             participant = try DDSParticipant(domainConfiguration)
         } catch {
@@ -127,20 +131,22 @@ public final class Bridge: Sendable {
             for (service, local) in inbound {
                 let qos = BridgeQoS(lossless: local.lossless,
                                     queueDepth: BridgeQoS.depth(requested: configuration.queueDepth, maxMessageSize: local.maxMessageSize))
-                let topic = try participant.topic(BridgeNaming.topicPrefix + service.name)
+                let topicName = BridgeNaming.topicName(forService: service.name) ?? ""
+                let topic = try participant.topic(topicName)
                 let forwarder = try OutboundForwarder(service: service.name, local: local, participant: participant, topic: topic,
                                                       qos: qos, origin: origin, counters: counters, stop: stopFlag)
                 forwarders.append { forwarder.run() }
-                BridgeLog.log(.info, "\(service.name) -> DDS topic \(BridgeNaming.topicPrefix + service.name) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
+                BridgeLog.log(.info, "\(service.name) -> DDS topic \(topicName) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
             }
             for (service, local) in outbound {
                 let qos = BridgeQoS(lossless: local.lossless,
                                     queueDepth: BridgeQoS.depth(requested: configuration.queueDepth, maxMessageSize: local.maxMessageSize))
-                let topic = try participant.topic(BridgeNaming.topicPrefix + service.name)
+                let topicName = BridgeNaming.topicName(forService: service.name) ?? ""
+                let topic = try participant.topic(topicName)
                 let forwarder = try InboundForwarder(service: service.name, local: local, participant: participant, topic: topic,
                                                      qos: qos, origin: origin, counters: counters, stop: stopFlag)
                 forwarders.append { forwarder.run() }
-                BridgeLog.log(.info, "DDS topic \(BridgeNaming.topicPrefix + service.name) -> \(service.name) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
+                BridgeLog.log(.info, "DDS topic \(topicName) -> \(service.name) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
             }
         } catch {
             throw BridgeError(description: "\(error)")

@@ -9,6 +9,10 @@ struct DDSDomainConfiguration: Sendable {
     var interfaces: [String]
     /// The largest serialised sample Cyclone forwards or accepts, in bytes.
     var maxSampleSize: Int
+    /// How long peers wait before they declare this participant gone when it
+    /// stops (a crash): a reliable writer with KEEP_ALL waits for a matched
+    /// reader that crashed until then.
+    var leaseDuration: Duration = .seconds(10)
 
     /// Why an interface name is refused, or `nil`: names are 1 to 64 bytes
     /// of letters, digits, `.`, `-`, `_`, `:` and `@` (names or addresses), so

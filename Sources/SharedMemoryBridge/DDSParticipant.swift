@@ -32,7 +32,12 @@ final class DDSParticipant: @unchecked Sendable {
         domainId = configuration.domain
         domain = try ddsCheck(dds_create_domain(dds_domainid_t(configuration.domain), configuration.xml),
                               "creating DDS domain \(configuration.domain)")
-        let participant = dds_create_participant(dds_domainid_t(configuration.domain), nil, nil)
+        let qos = dds_create_qos()
+        defer { dds_delete_qos(qos) }
+        let lease = configuration.leaseDuration.components
+        // Cyclone takes a participant's lease duration from its liveliness QoS.
+        dds_qset_liveliness(qos, DDS_LIVELINESS_AUTOMATIC, lease.seconds * 1_000_000_000 + lease.attoseconds / 1_000_000_000)
+        let participant = dds_create_participant(dds_domainid_t(configuration.domain), qos, nil)
         guard participant >= 0 else {
             dds_delete(domain)
             throw DDSError(what: "creating a participant in DDS domain \(configuration.domain)", code: participant)

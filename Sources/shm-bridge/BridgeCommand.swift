@@ -29,6 +29,8 @@ struct BridgeCommand: ParsableCommand {
     @Option(help: "Slow-subscriber policy of a ring the bridge creates: lossless or overwrite.") var policy = "lossless"
     @Option(help: "Samples kept per DDS writer and reader (KEEP_LAST depth or KEEP_ALL limit), 1 to 100000.")
     var queue = 64
+    @Option(help: "Milliseconds before remote peers declare this bridge gone after a crash (100 to 3600000).")
+    var leaseMs = 10_000
     @Option(help: "Print the counters every this many seconds (0: only at exit).") var stats = 0
     @Flag(help: "Log every decision.") var verbose = false
     @Flag(help: "Log errors and warnings only.") var quiet = false
@@ -50,6 +52,7 @@ struct BridgeCommand: ParsableCommand {
         configuration.domain = domain
         configuration.interfaces = interfaces
         configuration.queueDepth = queue
+        configuration.leaseDuration = .milliseconds(leaseMs)
         configuration.ring = PublishSubscribeConfiguration(
             ring: RingConfiguration(capacity: capacity, maxMessageSize: maxMessage),
             policy: policy == "overwrite" ? .overwrite : .lossless)
