@@ -76,6 +76,8 @@ let package = Package(
             name: "SharedMemoryTests",
             dependencies: ["SharedMemory", "CShm", "SampleSupport"]
         ),
+        // The bridge's checks that need no network (the network tests are scripts/test-bridge.sh).
+        .testTarget(name: "SharedMemoryBridgeTests", dependencies: ["SharedMemoryBridge", "SharedMemory"]),
         // Starts the built executables as real processes.
         .testTarget(
             name: "EndToEndTests",

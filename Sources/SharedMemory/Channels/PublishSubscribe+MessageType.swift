@@ -13,6 +13,15 @@ public struct RecordedMessageType: Hashable, Sendable {
     /// The 64-bit fingerprint of name, size, alignment and stride.
     public var fingerprint: UInt64
 
+    /// A recorded type with these fields (as another machine reports it, say).
+    public init(size: Int, alignment: Int, stride: Int, name: String, fingerprint: UInt64) {
+        self.size = size
+        self.alignment = alignment
+        self.stride = stride
+        self.name = name
+        self.fingerprint = fingerprint
+    }
+
     init(_ identity: MessageTypeIdentity) {
         size = identity.size
         alignment = identity.alignment
