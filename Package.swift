@@ -72,6 +72,11 @@ let package = Package(
             name: "shm-bridge",
             dependencies: ["SharedMemoryBridge", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Local ends of the bridge benchmark (scripts/bench-bridge.sh); no DDS in it.
+        .executableTarget(
+            name: "shm-bridge-bench",
+            dependencies: ["SharedMemory", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(
             name: "SharedMemoryTests",
             dependencies: ["SharedMemory", "CShm", "SampleSupport"]
