@@ -100,6 +100,13 @@ sleep 2   # discovery across the veth
 wait "$pid_rb"
 check "$count checksummed messages A -> B, complete and in order ($(last rb))" \
     "[ \"\$(last rb)\" = 'received $count first 0 last $((count - 1)) missed 0 problems 0' ]"
+# A's publisher closed the ring; a new one continues the stream and A's bridge joins again.
+bg rb0 "$nsb" b "$bin/shm-test-peer" receive stream --flavour pubsub --count $((count + 100)) --stop-after 100 --timeout-ms 15000
+ready rb0
+(on "$nsa" a "$bin/shm-test-peer" send stream --flavour pubsub --from "$count" --count $((count + 100)) --start-delay 1500) >"$work/sa0.out" 2>&1
+wait "$pid_rb0"
+check "a new publisher on A after the first closed: the bridge joins again ($(last rb0))" \
+    "[ \"\$(last rb0)\" = 'received 100 first $count last $((count + 99)) missed 0 problems 0' ]"
 stop ba; stop bb
 grep -h "counters:" "$work/ba.err" "$work/bb.err" | sed 's/^/    /'
 

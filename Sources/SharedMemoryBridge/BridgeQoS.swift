@@ -3,7 +3,8 @@ internal import CCycloneDDS
 /// How a bridged service's promise maps to DDS QoS.
 ///
 /// - A lossless ring: RELIABLE, KEEP_ALL, with resource limits of
-///   ``queueDepth`` samples on writer and reader. When a remote reader falls
+///   ``queueDepth`` samples on the writer and 4 times that on the reader (a
+///   full KEEP_ALL reader rejects samples, which costs retransmissions). When a remote reader falls
 ///   behind, the writer's history fills, `dds_write` blocks up to
 ///   ``blockingTime`` and the bridge stops reading its local ring, so the
 ///   local publisher's wait is where back-pressure ends. Memory stays bounded

@@ -1,3 +1,4 @@
+import Glibc
 import SharedMemory
 
 /// A message read from the local side, to be written to DDS.
@@ -42,10 +43,19 @@ struct LocalRingShape: Sendable {
     var configuration: PublishSubscribeConfiguration
 }
 
-/// ``LocalInbound`` over a single-publisher ring's ``Subscriber``.
+/// ``LocalInbound`` over a single-publisher ring's ``Subscriber``. When the
+/// local publisher closes the ring or dies, the bridge leaves and joins again
+/// (every half second), so a publisher that starts again is bridged again.
 final class RingInbound: LocalInbound, @unchecked Sendable {
     // @unchecked: used by one forwarding thread at a time (handed over at start, joined at stop).
-    let subscriber: Subscriber
+    private final class Joined {
+        let subscriber: Subscriber
+        init(_ subscriber: consuming Subscriber) { self.subscriber = subscriber }
+    }
+    private var joined: Joined?
+    private var nextJoin = ContinuousClock.now
+    let name: SegmentName
+    let shape: LocalRingShape
     let maxMessageSize: Int
     let messageType: RecordedMessageType?
     let lossless: Bool
@@ -53,21 +63,61 @@ final class RingInbound: LocalInbound, @unchecked Sendable {
     init(_ name: SegmentName, shape: LocalRingShape) throws(ChannelError) {
         let subscriber = try Subscriber.open(name, creating: shape.configuration)
         let status = try ChannelStatus.read(name)
+        self.name = name
+        self.shape = shape
         maxMessageSize = status.maxMessageSize
         lossless = status.policy == .lossless
         messageType = subscriber.recordedMessageType
-        self.subscriber = subscriber
+        joined = Joined(subscriber)
     }
 
     func receive(timeout: Duration) throws(ChannelError) -> LocalMessage? {
+        guard let current = joined ?? rejoin(timeout) else { return nil }
         let received: SubscriberMessage?
         do {
-            received = try subscriber.receive(timeout: timeout)
+            received = try current.subscriber.receive(timeout: timeout)
         } catch .timedOut {
             return nil
+        } catch .peerDied(let who) {
+            BridgeLog.log(.warning, "\(name.displayName): \(who) died; joining again when a publisher returns")
+            leave()
+            return nil
         }
-        guard let message = received else { throw .closed }
+        guard let message = received else {
+            BridgeLog.log(.info, "\(name.displayName): the local publisher closed the ring; joining again when a publisher returns")
+            leave()
+            return nil
+        }
         return LocalMessage(bytes: message.bytes, sequence: message.sequence, senderTag: 0, missedBefore: message.missedBefore)
+    }
+
+    private func leave() {
+        joined = nil
+        nextJoin = ContinuousClock.now + .milliseconds(500)
+    }
+
+    /// Joins the ring again once the last attempt is half a second old, and only
+    /// a ring with a live (or no) publisher, of the same type and size. What a
+    /// returning publisher sends before the bridge joins (up to half a second) is
+    /// not bridged.
+    private func rejoin(_ timeout: Duration) -> Joined? {
+        let now = ContinuousClock.now
+        guard now >= nextJoin else {
+            let wait = min(timeout, nextJoin - now)
+            usleep(UInt32(clamping: max(1, wait.components.attoseconds / 1_000_000_000_000 + wait.components.seconds * 1_000_000)))
+            return nil
+        }
+        nextJoin = now + .milliseconds(500)
+        guard let status = try? ChannelStatus.read(name), status.writer == .attached || status.writer == .none else { return nil }
+        guard let subscriber = try? Subscriber.open(name, creating: shape.configuration) else { return nil }
+        guard subscriber.recordedMessageType == messageType, status.maxMessageSize == maxMessageSize else {
+            BridgeLog.log(.warning, "\(name.displayName): the ring now has another shape or type; not bridged")
+            return nil
+        }
+        let fresh = Joined(subscriber)
+        joined = fresh
+        BridgeLog.log(.info, "\(name.displayName): joined the ring again")
+        return fresh
     }
 }
 

@@ -42,10 +42,6 @@ final class OutboundForwarder: @unchecked Sendable {
             do {
                 guard let next = try local.receive(timeout: .milliseconds(200)) else { continue }
                 message = next
-            } catch .closed {
-                BridgeLog.log(.info, "\(service): the local publisher closed the ring; waiting for the bridge to stop")
-                while !stop.isSet { usleepMs(100) }
-                return
             } catch {
                 BridgeLog.log(.error, "\(service): reading the local ring: \(error)")
                 while !stop.isSet { usleepMs(100) }
