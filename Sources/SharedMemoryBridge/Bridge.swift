@@ -37,6 +37,8 @@ public struct BridgeConfiguration: Sendable {
     public var ring: PublishSubscribeConfiguration = PublishSubscribeConfiguration()
     /// Samples kept per DDS endpoint (KEEP_LAST depth, or KEEP_ALL limit); bounded by about 64 MiB.
     public var queueDepth: Int = 64
+    /// How the bridge waits on its local rings (``WaitStrategy/default``: spin briefly, then sleep).
+    public var wait: WaitStrategy = .default
     /// How long remote peers wait before they declare this bridge gone after a crash.
     public var leaseDuration: Duration = .seconds(10)
 
@@ -91,7 +93,7 @@ public final class Bridge: Sendable {
         if let problem = configuration.problem { throw BridgeError(description: problem) }
         var generator = SystemRandomNumberGenerator()
         origin = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let shape = LocalRingShape(configuration: configuration.ring)
+        let shape = LocalRingShape(configuration: configuration.ring, wait: configuration.wait)
 
         // Local side first: the largest message bounds what DDS accepts.
         var inbound: [(BridgedService, LocalInbound)] = []

@@ -41,6 +41,7 @@ protocol LocalOutbound: AnyObject {
 /// A publish/subscribe ring's shape when the bridge has to create it.
 struct LocalRingShape: Sendable {
     var configuration: PublishSubscribeConfiguration
+    var wait: WaitStrategy
 }
 
 /// ``LocalInbound`` over a single-publisher ring's ``Subscriber``. When the
@@ -61,7 +62,7 @@ final class RingInbound: LocalInbound, @unchecked Sendable {
     let lossless: Bool
 
     init(_ name: SegmentName, shape: LocalRingShape) throws(ChannelError) {
-        let subscriber = try Subscriber.open(name, creating: shape.configuration)
+        let subscriber = try Subscriber.open(name, creating: shape.configuration, wait: shape.wait)
         let status = try ChannelStatus.read(name)
         self.name = name
         self.shape = shape
@@ -109,7 +110,7 @@ final class RingInbound: LocalInbound, @unchecked Sendable {
         }
         nextJoin = now + .milliseconds(500)
         guard let status = try? ChannelStatus.read(name), status.writer == .attached || status.writer == .none else { return nil }
-        guard let subscriber = try? Subscriber.open(name, creating: shape.configuration) else { return nil }
+        guard let subscriber = try? Subscriber.open(name, creating: shape.configuration, wait: shape.wait) else { return nil }
         guard subscriber.recordedMessageType == messageType, status.maxMessageSize == maxMessageSize else {
             BridgeLog.log(.warning, "\(name.displayName): the ring now has another shape or type; not bridged")
             return nil
@@ -130,7 +131,7 @@ final class RingOutbound: LocalOutbound, @unchecked Sendable {
     let lossless: Bool
 
     init(_ name: SegmentName, shape: LocalRingShape) throws(ChannelError) {
-        let publisher = try Publisher.open(name, creating: shape.configuration)
+        let publisher = try Publisher.open(name, creating: shape.configuration, wait: shape.wait)
         let status = try ChannelStatus.read(name)
         maxMessageSize = publisher.maxMessageSize
         lossless = status.policy == .lossless

@@ -16,6 +16,9 @@ struct RingOptions: ParsableArguments {
     @Option(help: "Message size in bytes (at least 8).") var size = 64
     @Option(help: "Messages (round trips or stream length).") var count = 10_000
     @Option(help: "Ring capacity in bytes.") var capacity = 1 << 22
+    @Flag(help: "Spin while waiting (a core busy) instead of the adaptive default.") var spin = false
+
+    var wait: WaitStrategy { spin ? .spin : .default }
 
     var shape: PublishSubscribeConfiguration {
         PublishSubscribeConfiguration(ring: RingConfiguration(capacity: capacity))
@@ -58,8 +61,8 @@ struct Ping: ParsableCommand {
     @Option(help: "Round trips before measuring (also waits for the path to be up).") var warmup = 200
 
     func run() throws {
-        let publisher = try Publisher.open(try segment(out), creating: options.shape)
-        let subscriber = try Subscriber.open(try segment(into), creating: options.shape)
+        let publisher = try Publisher.open(try segment(out), creating: options.shape, wait: options.wait)
+        let subscriber = try Subscriber.open(try segment(into), creating: options.shape, wait: options.wait)
         var message = [UInt8](repeating: 0, count: options.size)
         var samples: [Int64] = []
         samples.reserveCapacity(options.count)
@@ -95,8 +98,8 @@ struct Echo: ParsableCommand {
     @OptionGroup var options: RingOptions
 
     func run() throws {
-        let subscriber = try Subscriber.open(try segment(into), creating: options.shape)
-        let publisher = try Publisher.open(try segment(out), creating: options.shape)
+        let subscriber = try Subscriber.open(try segment(into), creating: options.shape, wait: options.wait)
+        let publisher = try Publisher.open(try segment(out), creating: options.shape, wait: options.wait)
         report("ready")
         while let message = try subscriber.receive(timeout: .seconds(5)) {
             try publisher.send(message.bytes)
@@ -110,7 +113,7 @@ struct Source: ParsableCommand {
     @OptionGroup var options: RingOptions
 
     func run() throws {
-        let publisher = try Publisher.open(try segment(out), creating: options.shape)
+        let publisher = try Publisher.open(try segment(out), creating: options.shape, wait: options.wait)
         var message = [UInt8](repeating: 0xA5, count: options.size)
         for sequence in 0..<UInt64(options.count) {
             withUnsafeBytes(of: sequence.littleEndian) { for i in 0..<8 { message[i] = $0[i] } }
@@ -126,7 +129,7 @@ struct Sink: ParsableCommand {
     @OptionGroup var options: RingOptions
 
     func run() throws {
-        let subscriber = try Subscriber.open(try segment(into), creating: options.shape)
+        let subscriber = try Subscriber.open(try segment(into), creating: options.shape, wait: options.wait)
         report("ready")
         var received = 0
         var bytes = 0

@@ -27,6 +27,8 @@ struct BridgeCommand: ParsableCommand {
     @Option(help: "Data capacity of a ring the bridge creates, 4096 to 2^30 bytes.") var capacity = 1 << 20
     @Option(help: "Largest message of a ring the bridge creates (default: a quarter of the capacity).") var maxMessage: Int?
     @Option(help: "Slow-subscriber policy of a ring the bridge creates: lossless or overwrite.") var policy = "lossless"
+    @Option(help: "How to wait on local rings: spin (a core busy per ring), adaptive (default) or sleep.")
+    var wait = "adaptive"
     @Option(help: "Samples kept per DDS writer and reader (KEEP_LAST depth or KEEP_ALL limit), 1 to 100000.")
     var queue = 64
     @Option(help: "Milliseconds before remote peers declare this bridge gone after a crash (100 to 3600000).")
@@ -38,6 +40,7 @@ struct BridgeCommand: ParsableCommand {
     func validate() throws {
         guard (4096...(1 << 30)).contains(capacity) else { throw ValidationError("--capacity must be 4096 to 2^30, not \(capacity)") }
         guard ["lossless", "overwrite"].contains(policy) else { throw ValidationError("--policy is lossless or overwrite, not \(policy)") }
+        guard ["spin", "adaptive", "sleep"].contains(wait) else { throw ValidationError("--wait is spin, adaptive or sleep, not \(wait)") }
         guard (0...86_400).contains(stats) else { throw ValidationError("--stats must be 0 to 86400 seconds") }
         if let maxMessage, !(1...(capacity / 2)).contains(maxMessage) {
             throw ValidationError("--max-message must be 1 to half the capacity (\(capacity / 2)), not \(maxMessage)")
@@ -53,6 +56,7 @@ struct BridgeCommand: ParsableCommand {
         configuration.interfaces = interfaces
         configuration.queueDepth = queue
         configuration.leaseDuration = .milliseconds(leaseMs)
+        configuration.wait = wait == "spin" ? .spin : wait == "sleep" ? .sleep : .default
         configuration.ring = PublishSubscribeConfiguration(
             ring: RingConfiguration(capacity: capacity, maxMessageSize: maxMessage),
             policy: policy == "overwrite" ? .overwrite : .lossless)
