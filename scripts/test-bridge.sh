@@ -108,6 +108,8 @@ wait "$pid_rb0"
 check "a new publisher on A after the first closed: the bridge joins again ($(last rb0))" \
     "[ \"\$(last rb0)\" = 'received 100 first $count last $((count + 99)) missed 0 problems 0' ]"
 stop ba; stop bb
+check "SIGTERM stops both bridges cleanly, counters printed" \
+    "grep -q '^stopped' '$work/ba.out' && grep -q '^stopped' '$work/bb.out' && grep -q 'counters: out $((count + 100)) msgs' '$work/ba.err' && grep -q 'in $((count + 100)) msgs' '$work/bb.err'"
 grep -h "counters:" "$work/ba.err" "$work/bb.err" | sed 's/^/    /'
 
 echo "2b. host B's bridge killed (SIGKILL) and restarted mid-stream"

@@ -19,6 +19,8 @@ public enum BridgeLog {
         public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
     }
 
+    // nonisolated(unsafe): written once by configure(level:) before any
+    // forwarding thread starts, only read afterwards.
     nonisolated(unsafe) static var level: Level = .info
     nonisolated(unsafe) static var start = ContinuousClock.now
 
