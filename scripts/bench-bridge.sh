@@ -51,8 +51,13 @@ for ns in "$nsa" "$nsb"; do ip -n "$ns" link set lo up; done
 ip -n "$nsa" link set vbb-a-$tag up && ip -n "$nsb" link set vbb-b-$tag up
 for h in a b; do mkdir -p "$work/shm-$h" && mount -t tmpfs -o size=512m tmpfs "$work/shm-$h"; done
 ia=(--interface vbb-a-$tag) ib=(--interface vbb-b-$tag)
-ring=(--capacity 8388608)   # 2 MiB largest message: room for 1 MiB
-brg=(--capacity 8388608 --domain 42 --quiet)
+# Rings of 1 MiB for 64 B messages: the bridge's DDS queue is then 64 samples,
+# as in the raw pair (the bridge cuts its queue to about 64 MiB of largest
+# messages); 8 MiB rings (2 MiB largest message, queue 32) for 1 MiB messages.
+ring=(--capacity 1048576)
+brg=(--capacity 1048576 --domain 42 --quiet)
+bigring=(--capacity 8388608)
+bigbrg=(--capacity 8388608 --domain 42 --quiet)
 
 # Round trips, 64 B
 bg ea "$nsa" a "$bin/shm-bridge" --out ping --in pong "${ia[@]}" "${brg[@]}" "${bwait[@]}"
@@ -70,6 +75,7 @@ stopall
 # Throughput, 64 B and 1 MiB
 stream() {  # stream SIZE COUNT -> "bridged_line|raw_line"
     local size=$1 n=$2
+    if [ "$size" -gt 65536 ]; then local ring=("${bigring[@]}") brg=("${bigbrg[@]}"); fi
     bg sa "$nsa" a "$bin/shm-bridge" --out stream$size "${ia[@]}" "${brg[@]}"
     bg sb "$nsb" b "$bin/shm-bridge" --in stream$size "${ib[@]}" "${brg[@]}"
     ready sa; ready sb

@@ -37,7 +37,7 @@ public struct BridgeConfiguration: Sendable {
     public var ring: PublishSubscribeConfiguration = PublishSubscribeConfiguration()
     /// Samples kept per DDS endpoint (KEEP_LAST depth, or KEEP_ALL limit); bounded by about 64 MiB.
     public var queueDepth: Int = 64
-    /// How the bridge waits on its local rings (``WaitStrategy/default``: spin briefly, then sleep).
+    /// How the bridge waits on its local rings (`WaitStrategy.default`: spin briefly, then sleep).
     public var wait: WaitStrategy = .default
     /// How long remote peers wait before they declare this bridge gone after a crash.
     public var leaseDuration: Duration = .seconds(10)
