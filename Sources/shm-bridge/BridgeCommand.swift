@@ -11,7 +11,7 @@ struct BridgeCommand: ParsableCommand {
         abstract: "Bridge local publish/subscribe services to DDS (Eclipse Cyclone DDS) topics.",
         discussion: """
             Service NAME is the segment /dev/shm/NAME locally and the DDS topic shm/NAME on the \
-            network. Names are letters, digits, '-', '_' and '.', with no '..' and no leading '.'. \
+            network, with '_', '-' and '.' written '__', '_h' and '_d' (cam-0 is shm/cam_h0). Names are letters, digits, '-', '_' and '.', with no '..' and no leading '.'. \
             --out forwards local messages to DDS; --in republishes DDS samples locally. A bridge \
             never forwards back what it received. Counters are printed on SIGINT/SIGTERM and every \
             --stats seconds.
