@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 root=$PWD
 bin="${1:-}"
 if [ -z "$bin" ]; then bin=$root/.build/release; [ -x "$bin/shm-bridge-bench" ] || bin=$root/.build/debug; fi
+# WAIT=spin makes the bridges and the local ends spin on their rings (a core each).
+spin=(); [ "${WAIT:-}" = spin ] && spin=(--spin)
+bwait=(); [ "${WAIT:-}" = spin ] && bwait=(--wait spin)
 rounds="${ROUNDS:-5000}" stream64="${STREAM64:-200000}" stream1m="${STREAM1M:-400}"
 [ "$(id -u)" = 0 ] || { echo "bench-bridge: needs root for namespaces"; exit 1; }
 [ -x "$bin/shm-bridge" ] && [ -x "$bin/shm-bridge-bench" ] || { echo "bench-bridge: build shm-bridge and shm-bridge-bench ($bin)"; exit 1; }
@@ -48,16 +51,21 @@ for ns in "$nsa" "$nsb"; do ip -n "$ns" link set lo up; done
 ip -n "$nsa" link set vbb-a-$tag up && ip -n "$nsb" link set vbb-b-$tag up
 for h in a b; do mkdir -p "$work/shm-$h" && mount -t tmpfs -o size=512m tmpfs "$work/shm-$h"; done
 ia=(--interface vbb-a-$tag) ib=(--interface vbb-b-$tag)
-ring=(--capacity 8388608)   # 2 MiB largest message: room for 1 MiB
-brg=(--capacity 8388608 --domain 42 --quiet)
+# Rings of 1 MiB for 64 B messages: the bridge's DDS queue is then 64 samples,
+# as in the raw pair (the bridge cuts its queue to about 64 MiB of largest
+# messages); 8 MiB rings (2 MiB largest message, queue 32) for 1 MiB messages.
+ring=(--capacity 1048576)
+brg=(--capacity 1048576 --domain 42 --quiet)
+bigring=(--capacity 8388608)
+bigbrg=(--capacity 8388608 --domain 42 --quiet)
 
 # Round trips, 64 B
-bg ea "$nsa" a "$bin/shm-bridge" --out ping --in pong "${ia[@]}" "${brg[@]}"
-bg eb "$nsb" b "$bin/shm-bridge" --in ping --out pong "${ib[@]}" "${brg[@]}"
+bg ea "$nsa" a "$bin/shm-bridge" --out ping --in pong "${ia[@]}" "${brg[@]}" "${bwait[@]}"
+bg eb "$nsb" b "$bin/shm-bridge" --in ping --out pong "${ib[@]}" "${brg[@]}" "${bwait[@]}"
 ready ea; ready eb
-bg echo "$nsb" b "$bin/shm-bridge-bench" echo ping pong "${ring[@]}" --size 64
+bg echo "$nsb" b "$bin/shm-bridge-bench" echo ping pong "${ring[@]}" --size 64 "${spin[@]}"
 ready echo; sleep 2
-bridged_rtt=$(fg ping "$nsa" a "$bin/shm-bridge-bench" ping ping pong "${ring[@]}" --size 64 --count "$rounds")
+bridged_rtt=$(fg ping "$nsa" a "$bin/shm-bridge-bench" ping ping pong "${ring[@]}" --size 64 --count "$rounds" "${spin[@]}")
 stopall
 bg pong "$nsb" b "$raw" pong 42 vbb-b-$tag 64 "$rounds"
 ready pong; sleep 1
@@ -67,6 +75,7 @@ stopall
 # Throughput, 64 B and 1 MiB
 stream() {  # stream SIZE COUNT -> "bridged_line|raw_line"
     local size=$1 n=$2
+    if [ "$size" -gt 65536 ]; then local ring=("${bigring[@]}") brg=("${bigbrg[@]}"); fi
     bg sa "$nsa" a "$bin/shm-bridge" --out stream$size "${ia[@]}" "${brg[@]}"
     bg sb "$nsb" b "$bin/shm-bridge" --in stream$size "${ib[@]}" "${brg[@]}"
     ready sa; ready sb
@@ -86,7 +95,7 @@ t64=$(stream 64 "$stream64")
 t1m=$(stream 1048576 "$stream1m")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-echo "bench-bridge: two network namespaces over veth, Cyclone DDS $(pkg-config --modversion CycloneDDS), binaries $bin"
+echo "bench-bridge: two network namespaces over veth, Cyclone DDS $(pkg-config --modversion CycloneDDS), binaries $bin, ring waits ${WAIT:-adaptive} (round trips)"
 printf "%-34s %14s %14s %8s\n" "row" "shm-bridge" "raw DDS (C)" "ratio"
 b=$(field "$bridged_rtt" median_us) r=$(field "$raw_rtt" median_us)
 printf "%-34s %14s %14s %8s\n" "64 B round trip, median (us)" "$b" "$r" "$(ratio "$b" "$r")"

@@ -14,6 +14,10 @@ echo "== C tests (scripts/test-c.sh)"
 scripts/test-c.sh
 
 echo
+echo "== Bridge over DDS between network namespaces (scripts/test-bridge.sh; skipped unless root)"
+scripts/test-bridge.sh
+
+echo
 echo "== Documentation: the DocC catalog builds clean, every public declaration documented (scripts/test-docs.sh)"
 scripts/test-docs.sh
 

@@ -1,0 +1,184 @@
+internal import CCycloneDDS
+import Synchronization
+import SharedMemory
+
+/// Which way a bridged service goes.
+public enum BridgeDirection: String, Hashable, Sendable, CaseIterable {
+    /// Local publishers -> DDS topic (the bridge subscribes locally).
+    case out
+    /// DDS topic -> local subscribers (the bridge publishes locally).
+    case `in`
+}
+
+/// One service the bridge forwards.
+public struct BridgedService: Hashable, Sendable {
+    /// The local service (segment) name; its DDS topic follows ``BridgeNaming``.
+    public var name: String
+    /// Which way it goes.
+    public var direction: BridgeDirection
+
+    /// A service `name` forwarded `direction`.
+    public init(name: String, direction: BridgeDirection) {
+        self.name = name
+        self.direction = direction
+    }
+}
+
+/// Everything a bridge needs to start.
+public struct BridgeConfiguration: Sendable {
+    /// The services and their directions. A name appears at most once per
+    /// direction; one name both ways needs topics of several publishers.
+    public var services: [BridgedService]
+    /// The DDS domain id; 42 by default (0 is ROS 2's).
+    public var domain: UInt32 = 42
+    /// The network interfaces DDS may use (e.g. `["lo"]`, `["veth0"]`); empty lets Cyclone choose.
+    public var interfaces: [String] = []
+    /// The shape of a local ring the bridge has to create (it joins an existing one as it is).
+    public var ring: PublishSubscribeConfiguration = PublishSubscribeConfiguration()
+    /// Samples kept per DDS endpoint (KEEP_LAST depth, or KEEP_ALL limit); bounded by about 64 MiB.
+    public var queueDepth: Int = 64
+    /// How the bridge waits on its local rings (`WaitStrategy.default`: spin briefly, then sleep).
+    public var wait: WaitStrategy = .default
+    /// How long remote peers wait before they declare this bridge gone after a crash.
+    public var leaseDuration: Duration = .seconds(10)
+
+    /// A configuration for `services` with defaults for everything else.
+    public init(services: [BridgedService]) {
+        self.services = services
+    }
+
+    /// Why the configuration cannot work, or `nil`.
+    public var problem: String? {
+        if services.isEmpty { return "no services to bridge (give --out, --in or --both)" }
+        for service in services {
+            if let problem = BridgeNaming.problem(withServiceName: service.name) { return problem }
+        }
+        let outs = services.filter { $0.direction == .out }.map(\.name)
+        let ins = services.filter { $0.direction == .in }.map(\.name)
+        if Set(outs).count != outs.count || Set(ins).count != ins.count { return "a service is named twice in one direction" }
+        if let both = Set(outs).intersection(ins).first {
+            return "\(both) in both directions needs topics of several publishers (a bridge cannot tell its own messages apart in a single-publisher ring); bridge it one way on each host"
+        }
+        guard domain <= 230 else { return "DDS domain \(domain); 0 to 230 are possible" }
+        for interface in interfaces {
+            if let problem = DDSDomainConfiguration.problem(withInterface: interface) { return problem }
+        }
+        guard leaseDuration >= .milliseconds(100), leaseDuration <= .seconds(3600) else { return "a lease of \(leaseDuration); 0.1 s to 1 h" }
+        guard (1...100_000).contains(queueDepth) else { return "a queue depth of \(queueDepth); 1 to 100000" }
+        return nil
+    }
+}
+
+/// Why a bridge could not start.
+public struct BridgeError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+}
+
+/// Forwards local publish/subscribe services to DDS topics and back: one
+/// thread per service and direction, stopped and joined by ``stop()``.
+public final class Bridge: Sendable {
+    /// The counters, live.
+    public let counters = BridgeCounters()
+    /// This bridge's 16-byte origin id, written into every sample it sends.
+    public let origin: [UInt8]
+    let participant: DDSParticipant
+    let stopFlag = StopFlag()
+    let forwarders: [@Sendable () -> Void]
+    let threads = Mutex<[BridgeThread]>([])
+
+    /// Opens the local rings and the DDS entities of `configuration`; nothing
+    /// is forwarded before ``start()``.
+    public init(_ configuration: BridgeConfiguration) throws(BridgeError) {
+        if let problem = configuration.problem { throw BridgeError(description: problem) }
+        var generator = SystemRandomNumberGenerator()
+        origin = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let shape = LocalRingShape(configuration: configuration.ring, wait: configuration.wait)
+
+        // Local side first: the largest message bounds what DDS accepts.
+        var inbound: [(BridgedService, LocalInbound)] = []
+        var outbound: [(BridgedService, LocalOutbound)] = []
+        var largest = 0
+        for service in configuration.services {
+            let name: SegmentName
+            do { name = try SegmentName(service.name) } catch {
+                throw BridgeError(description: "\(service.name): \(error)")
+            }
+            do {
+                switch service.direction {
+                case .out:
+                    let local = try RingInbound(name, shape: shape)
+                    largest = max(largest, local.maxMessageSize)
+                    inbound.append((service, local))
+                case .in:
+                    let local = try RingOutbound(name, shape: shape)
+                    largest = max(largest, local.maxMessageSize)
+                    outbound.append((service, local))
+                }
+            } catch {
+                throw BridgeError(description: "\(service.name): \(error)")
+            }
+        }
+        let domainConfiguration = DDSDomainConfiguration(
+            domain: configuration.domain, interfaces: configuration.interfaces, maxSampleSize: largest + 1024,
+            leaseDuration: configuration.leaseDuration)
+        do {
+            participant = try DDSParticipant(domainConfiguration)
+        } catch {
+            throw BridgeError(description: "\(error)")
+        }
+        var forwarders: [@Sendable () -> Void] = []
+        let counters = self.counters
+        do {
+            for (service, local) in inbound {
+                let qos = BridgeQoS(lossless: local.lossless,
+                                    queueDepth: BridgeQoS.depth(requested: configuration.queueDepth, maxMessageSize: local.maxMessageSize))
+                let topicName = BridgeNaming.topicName(forService: service.name) ?? ""
+                let topic = try participant.topic(topicName)
+                let forwarder = try OutboundForwarder(service: service.name, local: local, participant: participant, topic: topic,
+                                                      qos: qos, origin: origin, counters: counters, stop: stopFlag)
+                forwarders.append { forwarder.run() }
+                BridgeLog.log(.info, "\(service.name) -> DDS topic \(topicName) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
+            }
+            for (service, local) in outbound {
+                let qos = BridgeQoS(lossless: local.lossless,
+                                    queueDepth: BridgeQoS.depth(requested: configuration.queueDepth, maxMessageSize: local.maxMessageSize))
+                let topicName = BridgeNaming.topicName(forService: service.name) ?? ""
+                let topic = try participant.topic(topicName)
+                let forwarder = try InboundForwarder(service: service.name, local: local, participant: participant, topic: topic,
+                                                     qos: qos, origin: origin, counters: counters, stop: stopFlag)
+                forwarders.append { forwarder.run() }
+                BridgeLog.log(.info, "DDS topic \(topicName) -> \(service.name) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
+            }
+        } catch {
+            throw BridgeError(description: "\(error)")
+        }
+        self.forwarders = forwarders
+        BridgeLog.log(.info, "DDS domain \(configuration.domain), interfaces \(configuration.interfaces.isEmpty ? "(Cyclone's choice)" : configuration.interfaces.joined(separator: ","))")
+    }
+
+    /// Starts one thread per service and direction.
+    public func start() {
+        threads.withLock { threads in
+            guard threads.isEmpty else { return }
+            threads = forwarders.map { BridgeThread($0) }
+        }
+    }
+
+    /// Stops forwarding and joins the threads (each finishes within about 200 ms).
+    public func stop() {
+        stopFlag.set()
+        let running = threads.withLock { threads in
+            let all = threads
+            threads = []
+            return all
+        }
+        for thread in running { thread.join() }
+    }
+
+    /// The counters now, with the remote participants counted afresh.
+    public func snapshot() -> BridgeCountersSnapshot {
+        counters.remoteParticipants.store(Int64(participant.remoteParticipants), ordering: .relaxed)
+        return counters.snapshot
+    }
+}

@@ -1,0 +1,83 @@
+internal import CCycloneDDS
+internal import CShmBridgeTypes
+import Synchronization
+import SharedMemory
+
+/// Local ring -> DDS topic: reads the local ring and writes each message as
+/// one sample. When `dds_write` blocks (a reliable remote reader is behind
+/// and the KEEP_ALL history is full) it retries the same message and reads
+/// nothing more, so the local ring fills and its lossless publisher waits.
+final class OutboundForwarder: @unchecked Sendable {
+    // @unchecked: the local endpoint and writer are used only by this forwarder's thread;
+    // `stop` is atomic and the counters are atomics.
+    let service: String
+    let local: LocalInbound
+    let writer: dds_entity_t
+    let origin: [UInt8]
+    let counters: BridgeCounters
+    let stop: StopFlag
+
+    init(service: String, local: LocalInbound, participant: DDSParticipant, topic: dds_entity_t, qos: BridgeQoS,
+         origin: [UInt8], counters: BridgeCounters, stop: StopFlag) throws(DDSError) {
+        self.service = service
+        self.local = local
+        self.origin = origin
+        self.counters = counters
+        self.stop = stop
+        let q = qos.make(ignoreLocal: false)
+        defer { dds_delete_qos(q) }
+        writer = try ddsCheck(dds_create_writer(participant.participant, topic, q, nil), "creating a DDS writer for \(service)")
+    }
+
+    func run() {
+        var sample = shm_bridge_Message()
+        withUnsafeMutableBytes(of: &sample.origin) { raw in
+            for (index, byte) in origin.enumerated() where index < raw.count { raw[index] = byte }
+        }
+        sample.type_size = UInt32(clamping: local.messageType?.size ?? 0)
+        sample.type_fingerprint = local.messageType?.fingerprint ?? 0
+        sample.byte_order = InboundCheck.localByteOrder
+        while !stop.isSet {
+            let message: LocalMessage
+            do {
+                guard let next = try local.receive(timeout: .milliseconds(200)) else { continue }
+                message = next
+            } catch {
+                BridgeLog.log(.error, "\(service): reading the local ring: \(error)")
+                while !stop.isSet { usleepMs(100) }
+                return
+            }
+            if message.missedBefore > 0 {
+                counters.missedLocal.add(message.missedBefore, ordering: .relaxed)
+            }
+            sample.sequence_number = message.sequence
+            sample.sender_tag = message.senderTag
+            message.bytes.withUnsafeBufferPointer { bytes in
+                sample.payload._buffer = UnsafeMutablePointer(mutating: bytes.baseAddress)
+                sample.payload._length = UInt32(bytes.count)
+                sample.payload._maximum = UInt32(bytes.count)
+                sample.payload._release = false
+                while true {
+                    let rc = dds_write(writer, &sample)
+                    if rc == DDS_RETCODE_OK {
+                        counters.messagesOut.add(1, ordering: .relaxed)
+                        counters.bytesOut.add(UInt64(bytes.count), ordering: .relaxed)
+                        break
+                    }
+                    if rc == DDS_RETCODE_TIMEOUT {
+                        // Back-pressure: keep this message, read no more, try again.
+                        counters.writeBlocked.add(1, ordering: .relaxed)
+                        if stop.isSet { break }
+                        continue
+                    }
+                    BridgeLog.log(.warning, "\(service): dds_write failed (\(DDSError(what: "write", code: rc))); message \(message.sequence) dropped")
+                    counters.droppedLocal.add(1, ordering: .relaxed)
+                    break
+                }
+                sample.payload._buffer = nil
+            }
+        }
+    }
+}
+
+func usleepMs(_ ms: UInt32) { usleep(ms * 1000) }

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Glibc
+import SharedMemory
+import SharedMemoryBridge
+
+/// Forwards local publish/subscribe services to DDS topics and back.
+@main
+struct BridgeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shm-bridge",
+        abstract: "Bridge local publish/subscribe services to DDS (Eclipse Cyclone DDS) topics.",
+        discussion: """
+            Service NAME is the segment /dev/shm/NAME locally and the DDS topic shm/NAME on the \
+            network, with '_', '-' and '.' written '__', '_h' and '_d' (cam-0 is shm/cam_h0). Names are letters, digits, '-', '_' and '.', with no '..' and no leading '.'. \
+            --out forwards local messages to DDS; --in republishes DDS samples locally. A bridge \
+            never forwards back what it received. Counters are printed on SIGINT/SIGTERM and every \
+            --stats seconds.
+            """)
+
+    @Option(name: .customLong("out"), help: "Forward local service NAME to DDS (repeatable).") var outs: [String] = []
+    @Option(name: .customLong("in"), help: "Republish DDS topic shm/NAME locally (repeatable).") var ins: [String] = []
+    @Option(name: .customLong("both"), help: "Both directions (needs topics of several publishers; refused for now).")
+    var both: [String] = []
+    @Option(help: "The DDS domain id, 0 to 230 (0 is ROS 2's default).") var domain: UInt32 = 42
+    @Option(name: .customLong("interface"), help: "A network interface DDS may use (repeatable), e.g. lo or veth0.")
+    var interfaces: [String] = []
+    @Option(help: "Data capacity of a ring the bridge creates, 4096 to 2^30 bytes.") var capacity = 1 << 20
+    @Option(help: "Largest message of a ring the bridge creates (default: a quarter of the capacity).") var maxMessage: Int?
+    @Option(help: "Slow-subscriber policy of a ring the bridge creates: lossless or overwrite.") var policy = "lossless"
+    @Option(help: "How to wait on local rings: spin (a core busy per ring), adaptive (default) or sleep.")
+    var wait = "adaptive"
+    @Option(help: "Samples kept per DDS writer and reader (KEEP_LAST depth or KEEP_ALL limit), 1 to 100000.")
+    var queue = 64
+    @Option(help: "Milliseconds before remote peers declare this bridge gone after a crash (100 to 3600000).")
+    var leaseMs = 10_000
+    @Option(help: "Print the counters every this many seconds (0: only at exit).") var stats = 0
+    @Flag(help: "Log every decision.") var verbose = false
+    @Flag(help: "Log errors and warnings only.") var quiet = false
+
+    func validate() throws {
+        guard (4096...(1 << 30)).contains(capacity) else { throw ValidationError("--capacity must be 4096 to 2^30, not \(capacity)") }
+        guard ["lossless", "overwrite"].contains(policy) else { throw ValidationError("--policy is lossless or overwrite, not \(policy)") }
+        guard ["spin", "adaptive", "sleep"].contains(wait) else { throw ValidationError("--wait is spin, adaptive or sleep, not \(wait)") }
+        guard (0...86_400).contains(stats) else { throw ValidationError("--stats must be 0 to 86400 seconds") }
+        if let maxMessage, !(1...(capacity / 2)).contains(maxMessage) {
+            throw ValidationError("--max-message must be 1 to half the capacity (\(capacity / 2)), not \(maxMessage)")
+        }
+    }
+
+    func run() throws {
+        BridgeLog.configure(level: verbose ? .debug : quiet ? .warning : .info)
+        var services = outs.map { BridgedService(name: $0, direction: .out) } + ins.map { BridgedService(name: $0, direction: .in) }
+        services += both.flatMap { [BridgedService(name: $0, direction: .out), BridgedService(name: $0, direction: .in)] }
+        var configuration = BridgeConfiguration(services: services)
+        configuration.domain = domain
+        configuration.interfaces = interfaces
+        configuration.queueDepth = queue
+        configuration.leaseDuration = .milliseconds(leaseMs)
+        configuration.wait = wait == "spin" ? .spin : wait == "sleep" ? .sleep : .default
+        configuration.ring = PublishSubscribeConfiguration(
+            ring: RingConfiguration(capacity: capacity, maxMessageSize: maxMessage),
+            policy: policy == "overwrite" ? .overwrite : .lossless)
+        if let problem = configuration.problem {
+            BridgeLog.log(.error, problem)
+            throw ExitCode(64)
+        }
+
+        // SIGINT and SIGTERM are taken synchronously by this thread (blocked
+        // before any other thread starts, so every thread inherits the mask).
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let bridge: Bridge
+        do {
+            bridge = try Bridge(configuration)
+        } catch {
+            BridgeLog.log(.error, "\(error)")
+            throw ExitCode(1)
+        }
+        bridge.start()
+        BridgeLog.log(.info, "running; origin \(bridge.origin.map { hex2($0) }.joined())")
+        print("ready")
+        fflush(nil)
+
+        var lastStats = ContinuousClock.now
+        var lastParticipants = 0
+        while true {
+            var timeout = timespec(tv_sec: 0, tv_nsec: 500_000_000)
+            let signal = sigtimedwait(&signals, nil, &timeout)
+            if signal == SIGINT || signal == SIGTERM {
+                BridgeLog.log(.info, "signal \(signal == SIGINT ? "SIGINT" : "SIGTERM"): stopping")
+                break
+            }
+            let snapshot = bridge.snapshot()
+            if snapshot.remoteParticipants != lastParticipants {
+                BridgeLog.log(.info, "remote participants: \(snapshot.remoteParticipants)")
+                lastParticipants = snapshot.remoteParticipants
+            }
+            if stats > 0, ContinuousClock.now - lastStats >= .seconds(stats) {
+                lastStats = ContinuousClock.now
+                BridgeLog.log(.info, "counters: \(snapshot)")
+            }
+        }
+        bridge.stop()
+        BridgeLog.log(.info, "counters: \(bridge.snapshot())")
+        print("stopped")
+        fflush(nil)
+    }
+}
+
+private func hex2(_ byte: UInt8) -> String {
+    let text = String(byte, radix: 16)
+    return text.count == 1 ? "0" + text : text
+}

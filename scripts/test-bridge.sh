@@ -1,0 +1,205 @@
+#!/bin/bash
+# Tests of shm-bridge over Cyclone DDS, with no traffic leaving the machine:
+#   1. interop on lo with a plain C DDS peer (Tests/DDSPeer/dds_peer.c), both ways;
+#   2. two "hosts" (network namespaces joined by a veth pair, each with its own
+#      /dev/shm): BRIDGE_COUNT (default 100000) checksummed messages in order,
+#      complete; then host B's bridge killed (SIGKILL) and restarted mid-stream;
+#   3. loop freedom: three bridges in one domain, two streams, each message
+#      delivered exactly once per remote subscriber and once on the wire.
+# Needs root (namespaces, mounts); skipped with the reason otherwise.
+# Usage: scripts/test-bridge.sh [BIN_DIR]   (default .build/debug)
+set -u
+cd "$(dirname "$0")/.."
+root=$PWD
+bin="${1:-$root/.build/debug}"
+count="${BRIDGE_COUNT:-100000}"
+skip() { echo "test-bridge: SKIPPED: $*"; exit 0; }
+[ "$(id -u)" = 0 ] || skip "needs root for network and mount namespaces"
+command -v ip >/dev/null || skip "no ip (iproute2)"
+command -v unshare >/dev/null || skip "no unshare (util-linux)"
+pkg-config --exists CycloneDDS || skip "no Cyclone DDS (apt-get install cyclonedds-dev)"
+[ -x "$bin/shm-bridge" ] && [ -x "$bin/shm-test-peer" ] || { echo "test-bridge: build shm-bridge and shm-test-peer first ($bin)"; exit 1; }
+
+work=$(mktemp -d /tmp/shm-bridge-test.XXXXXX)
+tag=$$
+nsa=shmbr-a-$tag nsb=shmbr-b-$tag nsl=shmbr-l-$tag
+pids=()
+failures=0
+cleanup() {
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+    wait 2>/dev/null
+    for ns in "$nsa" "$nsb" "$nsl"; do ip netns del "$ns" 2>/dev/null; done
+    for dir in "$work"/shm-*; do [ -d "$dir" ] && umount "$dir" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+peer=$("$root/scripts/build-dds-peer.sh" "$work") || { echo "test-bridge: cannot build dds_peer"; exit 1; }
+start=$(date +%s)
+
+# A "host": a network namespace, and a private /dev/shm (a tmpfs of its own,
+# bind-mounted over /dev/shm in a mount namespace of each process).
+mkhost() { mkdir -p "$work/shm-$1" && mount -t tmpfs -o size=512m tmpfs "$work/shm-$1"; }
+# on NETNS HOST CMD...: runs CMD in NETNS with HOST's /dev/shm. Every step
+# execs the next (ip netns exec, unshare, sh), so the pid is CMD's own.
+on() {
+    local ns=$1 host=$2; shift 2
+    exec ip netns exec "$ns" unshare --mount --propagation private \
+        sh -c 'mount --bind "$0" /dev/shm && exec "$@"' "$work/shm-$host" "$@"
+}
+# bg NAME NETNS HOST CMD...: starts CMD in the background, output in $work/NAME.{out,err}.
+bg() {
+    local name=$1; shift
+    (on "$@") >"$work/$name.out" 2>"$work/$name.err" &
+    pids+=($!)
+    eval "pid_$name=$!"
+}
+# ready NAME: waits (up to 10 s) for the line "ready" in NAME's output.
+ready() { for _ in $(seq 100); do grep -q '^ready' "$work/$1.out" 2>/dev/null && return 0; sleep 0.1; done; echo "  $1 never got ready"; cat "$work/$1.err"; return 1; }
+stop() { local pid; pid=$(eval echo "\$pid_$1"); kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+check() { if eval "$2"; then echo "  ok: $1"; else echo "  FAIL: $1"; failures=$((failures + 1)); fi; }
+last() { tail -n 1 "$work/$1.out"; }
+
+ip netns add "$nsa" && ip netns add "$nsb" && ip netns add "$nsl" || { echo "test-bridge: ip netns add failed"; exit 1; }
+ip link add vb-a-$tag netns "$nsa" type veth peer vb-b-$tag netns "$nsb" || { echo "test-bridge: veth failed"; exit 1; }
+ip -n "$nsa" addr add 10.77.0.1/24 dev vb-a-$tag && ip -n "$nsb" addr add 10.77.0.2/24 dev vb-b-$tag
+for ns in "$nsa" "$nsb" "$nsl"; do ip -n "$ns" link set lo up; done
+ip -n "$nsa" link set vb-a-$tag up && ip -n "$nsb" link set vb-b-$tag up
+for host in a b w x y z; do mkhost $host; done
+common=(--domain 42 --lease-ms 1000 --stats 0)
+
+echo "1. interop with a plain C DDS peer on lo"
+bg b1 "$nsl" x "$bin/shm-bridge" --in interop-in --interface lo "${common[@]}"
+ready b1
+bg r1 "$nsl" x "$bin/shm-test-peer" receive interop-in --flavour pubsub --count 2000 --stop-after 2000 --timeout-ms 15000
+ready r1
+bg p1 "$nsl" y "$peer" write 42 lo shm/interop_hin 2000 8 1000 10
+wait "$pid_p1"; wait "$pid_r1"
+check "dds_peer write -> shm-bridge --in -> subscriber: 2000 intact, in order ($(last r1))" \
+    "[ \"\$(last r1)\" = 'received 2000 first 0 last 1999 missed 0 problems 0' ]"
+stop b1
+bg b2 "$nsl" x "$bin/shm-bridge" --out interop-out --interface lo "${common[@]}"
+ready b2
+bg d2 "$nsl" y "$peer" read 42 lo shm/interop_hout 2000 8 1000 20
+sleep 1.5
+(on "$nsl" x "$bin/shm-test-peer" send interop-out --flavour pubsub --count 2000) >"$work/s2.out" 2>&1
+wait "$pid_d2"
+check "publisher -> shm-bridge --out -> dds_peer read: exactly 2000 intact, in order ($(last d2))" \
+    "[ \"\$(last d2)\" = 'read 2000 bad 0' ]"
+stop b2
+
+echo "2. two hosts joined by a veth pair, $count messages"
+bg ba "$nsa" a "$bin/shm-bridge" --out stream --interface vb-a-$tag "${common[@]}"
+bg bb "$nsb" b "$bin/shm-bridge" --in stream --interface vb-b-$tag "${common[@]}"
+ready ba && ready bb
+bg rb "$nsb" b "$bin/shm-test-peer" receive stream --flavour pubsub --count "$count" --stop-after "$count" --timeout-ms 20000
+ready rb
+sleep 2   # discovery across the veth
+(on "$nsa" a "$bin/shm-test-peer" send stream --flavour pubsub --count "$count") >"$work/sa.out" 2>&1
+wait "$pid_rb"
+check "$count checksummed messages A -> B, complete and in order ($(last rb))" \
+    "[ \"\$(last rb)\" = 'received $count first 0 last $((count - 1)) missed 0 problems 0' ]"
+# A's publisher closed the ring; a new one continues the stream and A's bridge joins again.
+bg rb0 "$nsb" b "$bin/shm-test-peer" receive stream --flavour pubsub --count $((count + 100)) --stop-after 100 --timeout-ms 15000
+ready rb0
+(on "$nsa" a "$bin/shm-test-peer" send stream --flavour pubsub --from "$count" --count $((count + 100)) --start-delay 1500) >"$work/sa0.out" 2>&1
+wait "$pid_rb0"
+check "a new publisher on A after the first closed: the bridge joins again ($(last rb0))" \
+    "[ \"\$(last rb0)\" = 'received 100 first $count last $((count + 99)) missed 0 problems 0' ]"
+stop ba; stop bb
+check "SIGTERM stops both bridges cleanly, counters printed" \
+    "grep -q '^stopped' '$work/ba.out' && grep -q '^stopped' '$work/bb.out' && grep -q 'counters: out $((count + 100)) msgs' '$work/ba.err' && grep -q 'in $((count + 100)) msgs' '$work/bb.err'"
+grep -h "counters:" "$work/ba.err" "$work/bb.err" | sed 's/^/    /'
+
+echo "2b. host B's bridge killed (SIGKILL) and restarted mid-stream"
+# The promise: what a subscriber receives is intact, in order and never twice;
+# messages published while B's bridge is down are lost for B (VOLATILE, no
+# history); after the restart B's subscribers get the rest of the stream, to
+# the last message; A's publisher finishes (blocked at most a lease, 1 s here).
+n2=4000
+bg ba2 "$nsa" a "$bin/shm-bridge" --out restart --interface vb-a-$tag "${common[@]}"
+bg bb2 "$nsb" b "$bin/shm-bridge" --in restart --interface vb-b-$tag "${common[@]}"
+ready ba2 && ready bb2
+bg rb1 "$nsb" b "$bin/shm-test-peer" receive restart --flavour pubsub --count $n2 --timeout-ms 4000
+ready rb1
+sleep 2
+bg sa2 "$nsa" a "$bin/shm-test-peer" send restart --flavour pubsub --count $n2 --pace-us 1000
+sleep 1.5
+kill -9 "$pid_bb2"; wait "$pid_bb2" 2>/dev/null
+sleep 0.5
+bg bb3 "$nsb" b "$bin/shm-bridge" --in restart --interface vb-b-$tag "${common[@]}"
+ready bb3
+bg rb2 "$nsb" b "$bin/shm-test-peer" receive restart --flavour pubsub --count $n2 --timeout-ms 4000
+wait "$pid_sa2"; wait "$pid_rb1"; wait "$pid_rb2"
+first_part=$(last rb1) second_part=$(last rb2)
+echo "    before the kill: $first_part"
+echo "    after the restart: $second_part"
+check "A's publisher sent all $n2" "grep -q '^sent $n2' '$work/sa2.out'"
+check "before the kill: from message 0, in order, intact" "echo '$first_part' | grep -q '^received [1-9][0-9]* first 0 last [0-9]* missed 0 problems 0'"
+check "after the restart: in order, intact, to the last message $((n2 - 1))" "echo '$second_part' | grep -q '^received [1-9][0-9]* first [0-9]* last $((n2 - 1)) missed 0 problems 0'"
+l1=$(echo "$first_part" | sed -n 's/.* last \([0-9]*\) .*/\1/p'); f2=$(echo "$second_part" | sed -n 's/.* first \([0-9]*\) .*/\1/p')
+check "nothing twice: the second part ($f2...) begins after the first ended (...$l1)" "[ -n '$l1' ] && [ -n '$f2' ] && [ $f2 -gt $l1 ]"
+stop ba2; stop bb3
+
+echo "2c. large messages (4 to 6 MiB) A -> B, fragmented by DDS"
+big=(--capacity 33554432)
+bg ba4 "$nsa" a "$bin/shm-bridge" --out big --interface vb-a-$tag "${big[@]}" "${common[@]}"
+bg bb4 "$nsb" b "$bin/shm-bridge" --in big --interface vb-b-$tag "${big[@]}" "${common[@]}"
+ready ba4 && ready bb4
+sizes=(--min-size 4194304 --max-size 6291456 --count 24)
+bg rb4 "$nsb" b "$bin/shm-test-peer" receive big --flavour pubsub "${big[@]}" "${sizes[@]}" --stop-after 24 --timeout-ms 20000
+ready rb4
+sleep 2
+(on "$nsa" a "$bin/shm-test-peer" send big --flavour pubsub "${big[@]}" "${sizes[@]}") >"$work/sa4.out" 2>&1
+wait "$pid_rb4"
+check "24 messages of 4 to 6 MiB, intact and in order ($(last rb4))" \
+    "[ \"\$(last rb4)\" = 'received 24 first 0 last 23 missed 0 problems 0' ]"
+stop ba4; stop bb4
+
+echo "2d. back-pressure: a slow subscriber on B slows A's lossless publisher, nothing lost"
+small=(--capacity 65536)
+bg ba5 "$nsa" a "$bin/shm-bridge" --out slow --interface vb-a-$tag --queue 16 "${small[@]}" "${common[@]}"
+bg bb5 "$nsb" b "$bin/shm-bridge" --in slow --interface vb-b-$tag --queue 16 "${small[@]}" "${common[@]}"
+ready ba5 && ready bb5
+bg rb5 "$nsb" b "$bin/shm-test-peer" receive slow --flavour pubsub "${small[@]}" --count 3000 --stop-after 3000 --delay 1000 --timeout-ms 20000
+ready rb5
+sleep 2
+(on "$nsa" a "$bin/shm-test-peer" send slow --flavour pubsub "${small[@]}" --count 3000) >"$work/sa5.out" 2>&1
+wait "$pid_rb5"
+stop ba5; stop bb5
+check "3000 through a slow subscriber, complete and in order ($(last rb5))" \
+    "[ \"\$(last rb5)\" = 'received 3000 first 0 last 2999 missed 0 problems 0' ]"
+blocked=$(sed -n 's/.*write-blocked \([0-9]*\).*/\1/p' "$work/ba5.err" | tail -n 1)
+check "A's DDS writer was held back (write-blocked $blocked > 0): back-pressure crossed the network" "[ \"\${blocked:-0}\" -gt 0 ]"
+
+echo "3. loop freedom: three bridges in one domain (lo), two streams"
+# x publishes loop-x (bridged out), y and z republish it; y publishes loop-y,
+# x and z republish it. A raw DDS reader counts every sample on the wire.
+bg bx "$nsl" x "$bin/shm-bridge" --out loop-x --in loop-y --interface lo "${common[@]}"
+bg by "$nsl" y "$bin/shm-bridge" --out loop-y --in loop-x --interface lo "${common[@]}"
+bg bz "$nsl" z "$bin/shm-bridge" --in loop-x --in loop-y --interface lo "${common[@]}"
+ready bx && ready by && ready bz
+n3=3000
+for sub in "yx y loop-x" "zx z loop-x" "xy x loop-y" "zy z loop-y"; do
+    set -- $sub
+    bg "r$1" "$nsl" "$2" "$bin/shm-test-peer" receive "$3" --flavour pubsub --count $n3 --stop-after $((n3 + 1)) --timeout-ms 3000
+    ready "r$1"
+done
+bg wx "$nsl" w "$peer" read 42 lo shm/loop_hx $n3 8 1000 30
+bg wy "$nsl" w "$peer" read 42 lo shm/loop_hy $n3 8 1000 30
+sleep 2
+bg sx "$nsl" x "$bin/shm-test-peer" send loop-x --flavour pubsub --count $n3
+bg sy "$nsl" y "$bin/shm-test-peer" send loop-y --flavour pubsub --count $n3
+wait "$pid_sx" "$pid_sy" "$pid_ryx" "$pid_rzx" "$pid_rxy" "$pid_rzy" "$pid_wx" "$pid_wy"
+for r in ryx rzx rxy rzy; do
+    check "$r: exactly $n3, once each, in order ($(last $r))" \
+        "[ \"\$(last $r)\" = 'received $n3 first 0 last $((n3 - 1)) missed 0 problems 0; error: the wait timed out' ]"
+done
+check "on the wire: shm/loop_hx exactly $n3 ($(last wx))" "[ \"\$(last wx)\" = 'read $n3 bad 0' ]"
+check "on the wire: shm/loop_hy exactly $n3 ($(last wy))" "[ \"\$(last wy)\" = 'read $n3 bad 0' ]"
+stop bx; stop by; stop bz
+grep -h "counters:" "$work/bx.err" "$work/by.err" "$work/bz.err" | sed 's/^/    /'
+
+echo "test-bridge: $((  $(date +%s) - start )) s, $failures failures"
+[ $failures = 0 ]
