@@ -6,8 +6,18 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="/opt/swift/usr/bin:$PATH"
 
-echo "== Swift tests (swift test)"
-swift test
+# Two runs: the suites in one process first, then those that start real
+# processes. Swift Testing runs a run's suites in parallel on the cooperative
+# thread pool (one thread per core); a suite that blocks for tens of seconds
+# on child processes would otherwise hold the threads that the async
+# in-process suites need.
+echo "== Swift tests in one process (swift test --filter 'SharedMemoryTests|SharedMemoryBridgeTests')"
+swift build --build-tests
+swift test --skip-build --filter 'SharedMemoryTests|SharedMemoryBridgeTests'
+
+echo
+echo "== Swift tests with real processes (swift test --filter EndToEndTests)"
+swift test --skip-build --filter 'EndToEndTests'
 
 echo
 echo "== C tests (scripts/test-c.sh)"
