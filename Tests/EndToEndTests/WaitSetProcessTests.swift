@@ -47,8 +47,8 @@ struct WaitSetProcessTests {
                         #expect(key == doomed, "\(key): \(error)")
                         failure = error
                         continue
-                    case .events(let key, _):
-                        Issue.record("\(key) is no listener")
+                    case .events(let key, _), .fromSender(let key, _), .fromPublisher(let key, _):
+                        Issue.record("\(key) is no listener or service reader")
                         continue
                     case nil:
                         if case .failed(let error) = ready.readiness {
