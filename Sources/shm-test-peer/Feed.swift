@@ -75,9 +75,11 @@ protocol FeedTarget: AnyObject {
 }
 
 extension FeedTarget {
+    /// Nothing, for a message target.
     func finish() throws(ChannelError) {}
 }
 
+/// A channel, fed as its sender.
 final class ChannelTarget: FeedTarget {
     let sender: ChannelSender
     init(_ sender: consuming ChannelSender) { self.sender = sender }
@@ -87,6 +89,7 @@ final class ChannelTarget: FeedTarget {
     }
 }
 
+/// A many-to-one channel, fed as one of its senders.
 final class ManyTarget: FeedTarget {
     let sender: ManyToOneSender
     init(_ sender: consuming ManyToOneSender) { self.sender = sender }
@@ -96,6 +99,7 @@ final class ManyTarget: FeedTarget {
     }
 }
 
+/// A topic, fed as one of its publishers.
 final class TopicTarget: FeedTarget {
     let publisher: TopicPublisher
     init(_ publisher: consuming TopicPublisher) { self.publisher = publisher }
@@ -105,6 +109,7 @@ final class TopicTarget: FeedTarget {
     }
 }
 
+/// An events segment: notified once, after the last message.
 final class EventsTarget: FeedTarget {
     let notifier: EventNotifier
     let id: Int

@@ -471,9 +471,19 @@ final class ServiceInbox: @unchecked Sendable {
         }
     }
 
-    /// The re-check of a wait set's sleep: a message, a closed ring or a
-    /// membership change since the last look. Changes nothing.
-    var changedSinceWaitSetLook: Bool { somethingChanged() }
+    /// The re-check of a wait set's sleep: a message, a ring whose writer
+    /// closed, or a membership change since the last look. Changes nothing.
+    /// Unlike ``somethingChanged()`` a closed ring counts only once its
+    /// writer's lock is released (the look detaches it then), so that a
+    /// writer state word set to "closed" by a process that keeps the lock
+    /// cannot keep the set from sleeping.
+    var changedSinceWaitSetLook: Bool {
+        membershipChanged || order.contains { member in
+            guard let ring = attached[member] else { return false }
+            return ring.reader.core.writePosition.pointee.load(ordering: .sequentiallyConsistent)
+                != ring.reader.currentPosition || ring.reader.writerClosed
+        }
+    }
 
     /// A wait set's periodic check: every attached ring's segment is still whole.
     func checkRingsIntact() throws(ChannelError) {

@@ -2,7 +2,9 @@
 /// and says which are ready; or merges their messages into one asynchronous
 /// sequence (``messages()``) without a task per source. A source is a
 /// ``ChannelReceiver``, a ``Subscriber``, an ``EventListener``, a
-/// ``ManyToOneReceiver`` or a ``TopicSubscriber``.
+/// ``ManyToOneReceiver`` or a ``TopicSubscriber``. (A ``RequestServer`` is
+/// not: it is shared by the tasks that take its requests, so a set cannot
+/// own it; see <doc:Concurrency>.)
 ///
 /// The set owns its sources: `add(_:)` consumes one and returns a ``Key``;
 /// ``withReceiver(_:_:)``, ``withSubscriber(_:_:)``,
