@@ -161,4 +161,40 @@ struct WaitSetProcessTests {
             }
         }
     }
+    @Test("A many-to-one sender killed while the set waits is no failure: what it sent is delivered, the other sender goes on, then the end")
+    func killedSender() throws {
+        try withUniqueName { base in
+            let names = ["\(base)-many", "\(base)-idle"]
+            defer { for name in names { _ = shm_unlink("/" + name) } }
+            var set = ChannelWaitSet()
+            let shape = ManyToOneConfiguration(maxSenders: 4, ring: RingConfiguration(capacity: 1 << 18, maxMessageSize: 1024))
+            let many = set.add(try ManyToOneReceiver.open(SegmentName(names[0]), creating: shape))
+            let idle = set.add(try ChannelReceiver.open(SegmentName(names[1])))
+            let victim = try ChildProcess("shm-test-peer", ["many-send", names[0], "--count", "5", "--hang"])
+            try victim.waitForOutput(containing: "ready")
+            let survivor = try ChildProcess("shm-test-peer", ["many-send", names[0], "--count", "50", "--hold-until-input-ends"])
+            try survivor.waitForOutput(containing: "holding")
+            victim.send(SIGKILL)
+            _ = try victim.waitForExit()
+            var perSender: [SenderTag: Int] = [:]
+            var ended = false
+            let deadline = Date().addingTimeInterval(30)
+            while !ended, Date() < deadline {
+                for ready in set.wait(timeout: .seconds(5)) {
+                    #expect(ready.key == many, "\(ready.key) \(ready.readiness)")
+                    switch set.tryReceive(from: ready.key) {
+                    case .fromSender(_, let message): perSender[message.sender, default: 0] += 1
+                    case .ended: ended = true
+                    case let other: Issue.record("\(ready.key): \(String(describing: other))")
+                    }
+                }
+                // Both senders' messages are in: the survivor may leave.
+                if perSender.values.reduce(0, +) == 55 { survivor.closeInput() }
+            }
+            #expect(try survivor.waitForExit(timeout: 30) == 0, "\(survivor.errorOutput)")
+            #expect(ended)
+            #expect(perSender.values.sorted() == [5, 50])
+            #expect(set.keys == [idle])
+        }
+    }
 }

@@ -111,16 +111,19 @@ public struct ChannelWaitSet: ~Copyable, Sendable {
 
     /// Adds a many-to-one channel's receiver; the set owns it until it is
     /// removed. Its messages arrive as ``WaitSetMessage/fromSender(_:_:)``,
-    /// and its end (no sender joined, everything received) as
-    /// ``WaitSetMessage/ended(_:)``. A sender that joins while the set waits
-    /// wakes the wait (the receiver counts itself in on the membership event).
+    /// and its end (a sender joined once, none is joined now, everything is
+    /// received) as ``WaitSetMessage/ended(_:)``, after which it left the
+    /// set. A sender that joins while the set waits wakes the wait (the
+    /// receiver counts itself in on the membership event).
     @discardableResult
     public mutating func add(_ receiver: consuming ManyToOneReceiver) -> Key {
         members.add(.manyToOne(receiver.inbox))
     }
 
     /// Adds a topic subscriber; the set owns it until it is removed. Its
-    /// messages arrive as ``WaitSetMessage/fromPublisher(_:_:)``. A publisher
+    /// messages arrive as ``WaitSetMessage/fromPublisher(_:_:)``, and its end
+    /// (a publisher joined once, none is joined now, everything is received)
+    /// as ``WaitSetMessage/ended(_:)``. A publisher
     /// that joins is found by the subscriber's scans, at least every 250 ms,
     /// as in ``TopicSubscriber/receive(timeout:)-39ncv``.
     @discardableResult
