@@ -13,5 +13,5 @@ struct TestPeerCommand: ParsableCommand {
             (the error is on standard error), 4 when a tolerant receiver got a message whose \
             length is out of bounds, 64 for invalid options.
             """,
-        subcommands: [Send.self, Receive.self, Typed.self, ManySend.self, ManyReceive.self, Serve.self, Request.self])
+        subcommands: [Send.self, Receive.self, Typed.self, ManySend.self, ManyReceive.self, Serve.self, Request.self, Feed.self])
 }

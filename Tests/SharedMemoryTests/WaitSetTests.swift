@@ -103,8 +103,8 @@ struct WaitSetTests {
                             ended.insert(key)
                         case .failed(let key, let error):
                             Issue.record("\(key) failed: \(error)")
-                        case .events(let key, _):
-                            Issue.record("\(key) is no listener")
+                        case .events(let key, _), .fromSender(let key, _), .fromPublisher(let key, _):
+                            Issue.record("\(key) is no listener or service reader")
                         case nil:
                             break
                         }
@@ -312,8 +312,8 @@ struct WaitSetTests {
                     ended += 1
                 case .failed(let key, let error):
                     Issue.record("\(key): \(error)")
-                case .events(let key, _):
-                    Issue.record("\(key) is no listener")
+                case .events(let key, _), .fromSender(let key, _), .fromPublisher(let key, _):
+                    Issue.record("\(key) is no listener or service reader")
                 }
             }
             for thread in threads { while !thread.isFinished { usleep(1000) } }

@@ -77,6 +77,12 @@ public struct ManyToOneReceiver: ~Copyable, Sendable {
     /// senders, and departed ones whose messages are not all received yet.
     public var attachedSenders: [SenderTag] { inbox.attachedSenders }
 
+    /// The ring's next message copied out and tagged, if there is one now
+    /// (for a ``ChannelWaitSet``'s receives, which take one message at a time).
+    static func takeMessage(_ reader: RingReader, _ tag: SenderTag) throws(ChannelError) -> ManyToOneMessage? {
+        try take(reader) { ManyToOneMessage(bytes: Array($0), sender: tag) }
+    }
+
     /// Calls `body` with the ring's next message in place, if there is one now.
     private static func take<R>(_ reader: RingReader, _ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
         do {

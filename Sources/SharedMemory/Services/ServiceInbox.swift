@@ -412,6 +412,86 @@ final class ServiceInbox: @unchecked Sendable {
         return nil
     }
 
+    // MARK: Waiting in a wait set
+
+    /// A ``ChannelWaitSet``'s look: scans for joined and departed senders
+    /// when due, detaches the drained rings of departed senders (as
+    /// ``poll(_:)`` does), and says whether a message is there or the
+    /// channel ended. Takes no message.
+    func waitSetLook() throws(ChannelError) -> ChannelWaitSet.Readiness? {
+        if scanIsDue { try scan() }
+        var hasMessage = false
+        var index = 0
+        while index < order.count {
+            guard let ring = attached[order[index]] else {
+                order.remove(at: index)
+                continue
+            }
+            let reader = ring.reader
+            // Sequentially consistent, as the re-check of a sleep: ordered after any count this reader entered.
+            if reader.core.writePosition.pointee.load(ordering: .sequentiallyConsistent) != reader.currentPosition {
+                hasMessage = true
+            } else if ring.gone || reader.isDrainedAndClosed {
+                // Drained, and its sender left (gone was decided before this look) or closed.
+                detach(at: index)
+                continue
+            }
+            index += 1
+        }
+        if hasMessage { return .message }
+        return try ended() ? .closed : nil
+    }
+
+    /// Counts a wait set's waiter in on the service's membership event and
+    /// on every attached ring, appending the words to sleep on and the
+    /// counts to leave after the sleep. The ring event words are announced
+    /// on (``SleeperCount/enter(announcingOn:)``), as every ring wait does;
+    /// the membership event is plain. The owner counts itself in
+    /// `membershipSleepers` with its `ownerSleeping` flag, so a join wakes
+    /// it; a subscriber has no flag in the header (<doc:ServiceProtocol>),
+    /// so the word only ends its sleep at once when a join came after the
+    /// last scan (and its sleeps last a check interval at most, after which
+    /// a scan finds the new publisher).
+    func enterWaitSetSleep(words: inout [FutexWord], counts: inout [SleeperCount]) {
+        let event = service.membershipEvent
+        let seen = event.pointee.load(ordering: .acquiring)
+        if role == .owner {
+            let count = SleeperCount(sleepers: service.membershipSleepers, sleeping: service.ownerSleeping)
+            count.enter()
+            counts.append(count)
+        }
+        words.append(FutexWord(UnsafeMutableRawPointer(event).assumingMemoryBound(to: UInt32.self), expected: seen))
+        for member in order {
+            guard let ring = attached[member] else { continue }
+            let core = ring.reader.core
+            let count = SleeperCount(sleepers: core.dataSleepers, sleeping: core.sleepingFlag(slot: ring.reader.slot))
+            let expected = count.enter(announcingOn: core.dataEvent)
+            counts.append(count)
+            words.append(FutexWord(UnsafeMutableRawPointer(core.dataEvent).assumingMemoryBound(to: UInt32.self), expected: expected))
+        }
+    }
+
+    /// The re-check of a wait set's sleep: a message, a ring whose writer
+    /// closed, or a membership change since the last look. Changes nothing.
+    /// Unlike ``somethingChanged()`` a closed ring counts only once its
+    /// writer's lock is released (the look detaches it then), so that a
+    /// writer state word set to "closed" by a process that keeps the lock
+    /// cannot keep the set from sleeping.
+    var changedSinceWaitSetLook: Bool {
+        membershipChanged || order.contains { member in
+            guard let ring = attached[member] else { return false }
+            return ring.reader.core.writePosition.pointee.load(ordering: .sequentiallyConsistent)
+                != ring.reader.currentPosition || ring.reader.writerClosed
+        }
+    }
+
+    /// A wait set's periodic check: every attached ring's segment is still whole.
+    func checkRingsIntact() throws(ChannelError) {
+        for member in order {
+            try attached[member]?.reader.core.checkIntact()
+        }
+    }
+
     /// The sender slots with an attached ring, and their sessions.
     var attachedSenders: [SenderTag] {
         order.compactMap { member in attached[member].map { SenderTag(slot: member, session: $0.session) } }

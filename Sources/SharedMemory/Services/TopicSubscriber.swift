@@ -52,7 +52,8 @@ public struct TopicSubscriber: ~Copyable, Sendable {
     /// Leaves the topic now; dropping the subscriber leaves it too.
     public consuming func leave() { inbox.close() }
 
-    private static func take(_ reader: RingReader, _ tag: SenderTag) throws(ChannelError) -> TopicMessage? {
+    /// The ring's next message, tagged with its publisher, if there is one now.
+    static func take(_ reader: RingReader, _ tag: SenderTag) throws(ChannelError) -> TopicMessage? {
         try reader.receiveMessage(timeout: nil, waits: false).map {
             TopicMessage(bytes: $0.bytes, publisher: tag, sequence: $0.sequence, missedBefore: $0.missedBefore)
         }

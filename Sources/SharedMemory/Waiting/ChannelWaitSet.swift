@@ -1,19 +1,31 @@
-/// Waits on several channel receivers and subscribers at once, from one
-/// thread or task, and says which are ready; or merges their messages into
-/// one asynchronous sequence (``messages()``) without a task per source.
+/// Waits on several sources of every kind at once, from one thread or task,
+/// and says which are ready; or merges their messages into one asynchronous
+/// sequence (``messages()``) without a task per source. A source is a
+/// ``ChannelReceiver``, a ``Subscriber``, an ``EventListener``, a
+/// ``ManyToOneReceiver`` or a ``TopicSubscriber``. (A ``RequestServer`` is
+/// not: it is shared by the tasks that take its requests, so a set cannot
+/// own it; see <doc:Concurrency>.)
 ///
-/// The set owns its sources: `add(_:)` consumes a receiver
-/// or subscriber and returns a ``Key``; ``withReceiver(_:_:)`` and
-/// ``withSubscriber(_:_:)`` lend one out for the length of a closure (to
-/// receive in place, or in any other way), and ``removeReceiver(_:)`` or
-/// ``removeSubscriber(_:)`` hands it back. Owning, rather than borrowing for
-/// one wait, keeps the set a plain value: it can be moved into a task, and no
-/// receiver can be used by two owners at once.
+/// The set owns its sources: `add(_:)` consumes one and returns a ``Key``;
+/// ``withReceiver(_:_:)``, ``withSubscriber(_:_:)``,
+/// ``withManyToOneReceiver(_:_:)`` and ``withTopicSubscriber(_:_:)`` lend
+/// one out for the length of a closure (to receive in place, or in any other
+/// way), and ``removeReceiver(_:)``, ``removeSubscriber(_:)``,
+/// ``removeListener(_:)``, ``removeManyToOneReceiver(_:)`` or
+/// ``removeTopicSubscriber(_:)`` hands it back. Owning, rather than
+/// borrowing for one wait, keeps the set a plain value: it can be moved into
+/// a task, and no receiver can be used by two owners at once.
 ///
 /// `wait(timeout:)` sleeps in one `futex_waitv` on every
-/// source's data event word; a message on any source wakes it, and no
-/// wake-up is lost (see <doc:Concurrency>). It returns every source that is
-/// ready: one with a message, one whose sender closed and whose messages are
+/// source's event words: a ring's data event, a listener's event counter,
+/// and for a many-to-one receiver or topic subscriber the data event of
+/// every sender's ring it is attached to plus the service's membership
+/// event. Those words are collected again at every round of the wait, so a
+/// sender that joins or leaves while the set waits is taken into account;
+/// a message on any source wakes it, and no wake-up is lost (see
+/// <doc:Concurrency>). It returns every source that is
+/// ready: one with a message, one whose sender closed (a many-to-one
+/// channel or topic: that ended) and whose messages are
 /// all received, and one whose sender died or whose segment was truncated,
 /// with the error, so that one broken source never fails the set. The
 /// readiness is level-triggered: a source is reported again, at every wait,
@@ -28,9 +40,10 @@
 /// }
 /// ```
 ///
-/// Up to 128 sources (the kernel's limit for one `futex_waitv`) sleep on
-/// their words; more sources are watched too, with the ones past 128 looked
-/// at every millisecond. Not for use from several threads at once (it is
+/// Up to 128 words (the kernel's limit for one `futex_waitv`) are slept
+/// on; a set with more (more than 128 sources, or service sources attached
+/// to many rings) is watched too, with the words past 128 looked at every
+/// millisecond. Not for use from several threads at once (it is
 /// `~Copyable`: only its owner can wait on it).
 public struct ChannelWaitSet: ~Copyable, Sendable {
     let members: WaitSetMembers
@@ -96,6 +109,44 @@ public struct ChannelWaitSet: ~Copyable, Sendable {
         members.add(.listener(listener.state))
     }
 
+    /// Adds a many-to-one channel's receiver; the set owns it until it is
+    /// removed. Its messages arrive as ``WaitSetMessage/fromSender(_:_:)``,
+    /// and its end (a sender joined once, none is joined now, everything is
+    /// received) as ``WaitSetMessage/ended(_:)``, after which it left the
+    /// set. A sender that joins while the set waits wakes the wait (the
+    /// receiver counts itself in on the membership event).
+    @discardableResult
+    public mutating func add(_ receiver: consuming ManyToOneReceiver) -> Key {
+        members.add(.manyToOne(receiver.inbox))
+    }
+
+    /// Adds a topic subscriber; the set owns it until it is removed. Its
+    /// messages arrive as ``WaitSetMessage/fromPublisher(_:_:)``, and its end
+    /// (a publisher joined once, none is joined now, everything is received)
+    /// as ``WaitSetMessage/ended(_:)``. A publisher
+    /// that joins is found by the subscriber's scans, at least every 250 ms,
+    /// as in ``TopicSubscriber/receive(timeout:)-39ncv``.
+    @discardableResult
+    public mutating func add(_ subscriber: consuming TopicSubscriber) -> Key {
+        members.add(.topic(subscriber.inbox))
+    }
+
+    /// Takes the many-to-one receiver `key` out of the set and hands it
+    /// back; `nil` when `key` names no many-to-one receiver of this set.
+    public mutating func removeManyToOneReceiver(_ key: Key) -> ManyToOneReceiver? {
+        guard case .manyToOne(let inbox)? = members.member(key) else { return nil }
+        members.remove(key)
+        return ManyToOneReceiver(inbox: inbox)
+    }
+
+    /// Takes the topic subscriber `key` out of the set and hands it back;
+    /// `nil` when `key` names no topic subscriber of this set.
+    public mutating func removeTopicSubscriber(_ key: Key) -> TopicSubscriber? {
+        guard case .topic(let inbox)? = members.member(key) else { return nil }
+        members.remove(key)
+        return TopicSubscriber(inbox: inbox)
+    }
+
     /// Takes the listener `key` out of the set and hands it back; `nil` when
     /// `key` names no listener of this set.
     public mutating func removeListener(_ key: Key) -> EventListener? {
@@ -121,7 +172,8 @@ public struct ChannelWaitSet: ~Copyable, Sendable {
     }
 
     /// Removes source `key` and drops it (a receiver closes its end, a
-    /// subscriber leaves); `false` when the set holds no such source.
+    /// subscriber leaves, a many-to-one receiver stops receiving);
+    /// `false` when the set holds no such source.
     @discardableResult
     public mutating func remove(_ key: Key) -> Bool {
         members.remove(key)
@@ -140,6 +192,22 @@ public struct ChannelWaitSet: ~Copyable, Sendable {
     public func withSubscriber<R, E: Error>(_ key: Key, _ body: (borrowing Subscriber) throws(E) -> R) throws(E) -> R? {
         guard case .subscriber(let reader)? = members.member(key) else { return nil }
         let subscriber = Subscriber(reader: reader)
+        return try body(subscriber)
+    }
+
+    /// Calls `body` with the many-to-one receiver `key`, lent for the call;
+    /// `nil` when `key` names no many-to-one receiver of this set.
+    public func withManyToOneReceiver<R, E: Error>(_ key: Key, _ body: (borrowing ManyToOneReceiver) throws(E) -> R) throws(E) -> R? {
+        guard case .manyToOne(let inbox)? = members.member(key) else { return nil }
+        let receiver = ManyToOneReceiver(inbox: inbox)
+        return try body(receiver)
+    }
+
+    /// Calls `body` with the topic subscriber `key`, lent for the call;
+    /// `nil` when `key` names no topic subscriber of this set.
+    public func withTopicSubscriber<R, E: Error>(_ key: Key, _ body: (borrowing TopicSubscriber) throws(E) -> R) throws(E) -> R? {
+        guard case .topic(let inbox)? = members.member(key) else { return nil }
+        let subscriber = TopicSubscriber(inbox: inbox)
         return try body(subscriber)
     }
 
@@ -180,7 +248,13 @@ public enum WaitSetMessage: Hashable, Sendable {
     case published(ChannelWaitSet.Key, SubscriberMessage)
     /// The ids an event listener took, in increasing order (at least one).
     case events(ChannelWaitSet.Key, [EventID])
-    /// The source's sender closed and every message is received; the source left the set.
+    /// A message from a many-to-one receiver, tagged with its sender.
+    case fromSender(ChannelWaitSet.Key, ManyToOneMessage)
+    /// A message from a topic subscriber, tagged with its publisher.
+    case fromPublisher(ChannelWaitSet.Key, TopicMessage)
+    /// The source's sender closed and every message is received (a
+    /// many-to-one channel or topic: it ended, see
+    /// ``ManyToOneReceiver/receive(timeout:)-47k5m``); the source left the set.
     case ended(ChannelWaitSet.Key)
     /// The source failed (its sender died after every whole message was
     /// received, or its segment was truncated or corrupted); it left the set.
@@ -189,7 +263,8 @@ public enum WaitSetMessage: Hashable, Sendable {
     /// The source the item comes from.
     public var key: ChannelWaitSet.Key {
         switch self {
-        case .received(let key, _), .published(let key, _), .events(let key, _), .ended(let key), .failed(let key, _): key
+        case .received(let key, _), .published(let key, _), .events(let key, _), .fromSender(let key, _),
+             .fromPublisher(let key, _), .ended(let key), .failed(let key, _): key
         }
     }
 }

@@ -3,23 +3,29 @@ import Synchronization
 
 /// The sources of a ``ChannelWaitSet`` and the wait over all of them.
 ///
-/// The wait is the single wait of ``RingCore`` over several words: for
-/// every source, load its event counter, count this waiter into its
-/// sleepers and raise its sleeping flag; then look at every source again;
-/// only then sleep in one `futex_waitv` on all the counters, each with the
-/// value loaded before counting in; then take this waiter out of every
-/// count. A writer that publishes after the look sees the count and bumps
-/// the counter, so the sleep returns at once or is woken. Not for concurrent use.
+/// The wait is the single wait of ``RingCore`` over several words: look at
+/// every source; for every source, load its event counters, count this
+/// waiter into their sleepers and raise its sleeping flags; then look at
+/// every source again; only then sleep in one `futex_waitv` on all the
+/// counters, each with the value loaded before counting in; then take this
+/// waiter out of every count. A writer that publishes after the look sees
+/// the count and bumps the counter, so the sleep returns at once or is
+/// woken. The words are collected again at every round: a many-to-one
+/// receiver or topic subscriber has one per attached ring, and rings come
+/// and go as senders join and leave. Not for concurrent use.
 final class WaitSetMembers: @unchecked Sendable {
     enum Member {
         case receiver(RingReader)
         case subscriber(RingReader)
         case listener(ListenerState)
+        case manyToOne(ServiceInbox)
+        case topic(ServiceInbox)
 
         var source: any WaitSetSource {
             switch self {
             case .receiver(let reader), .subscriber(let reader): reader
             case .listener(let state): state
+            case .manyToOne(let inbox), .topic(let inbox): inbox
             }
         }
     }
@@ -79,24 +85,28 @@ final class WaitSetMembers: @unchecked Sendable {
         return ready
     }
 
-    /// Counts this waiter into every source's sleepers; the words to sleep on.
-    private func announce() -> [FutexWord] {
+    /// Counts this waiter into every source's sleepers; the words to sleep
+    /// on, and the counts to leave after the sleep (``withdraw(_:)``).
+    private func announce() -> (words: [FutexWord], counts: [SleeperCount]) {
         var words: [FutexWord] = []
+        var counts: [SleeperCount] = []
         words.reserveCapacity(entries.count)
+        counts.reserveCapacity(entries.count)
         for entry in entries {
-            let source = entry.member.source
-            let seen = source.enterSleep()
-            words.append(FutexWord(UnsafeMutableRawPointer(source.waitEvent).assumingMemoryBound(to: UInt32.self), expected: seen))
+            entry.member.source.enterSleep(words: &words, counts: &counts)
         }
-        return words
+        return (words, counts)
     }
 
-    /// Takes this waiter out of every source's sleepers.
-    private func withdraw() {
-        for entry in entries {
-            let source = entry.member.source
-            SleeperCount(sleepers: source.waitSleepers, sleeping: source.waitSleeping).leave()
-        }
+    /// The re-check after ``announce()``: whether any source may have
+    /// something that the look before it did not find. Changes nothing.
+    private func changedSinceLook() -> Bool {
+        entries.contains { $0.member.source.changedSinceLook() }
+    }
+
+    /// Takes this waiter out of the sleepers ``announce()`` counted it in.
+    private func withdraw(_ counts: [SleeperCount]) {
+        for count in counts { count.leave() }
     }
 
     // MARK: Waiting
@@ -106,19 +116,19 @@ final class WaitSetMembers: @unchecked Sendable {
         guard !entries.isEmpty else { return [] }
         while true {
             let now = ContinuousClock.now
-            var ready = look(now: now)
+            let ready = look(now: now)
             if !ready.isEmpty { return ready }
             if let deadline, now >= deadline { return [] }
-            let words = announce()
-            ready = look(now: now)
-            if !ready.isEmpty {
-                withdraw()
-                return ready
+            let (words, counts) = announce()
+            if changedSinceLook() {
+                // The next look reports it (or tidies a service reader's rings).
+                withdraw(counts)
+                continue
             }
             var slice = RingCore.checkInterval
             if let deadline { slice = min(slice, deadline - now) }
             sleep(on: words, slice: slice)
-            withdraw()
+            withdraw(counts)
         }
     }
 
@@ -128,23 +138,23 @@ final class WaitSetMembers: @unchecked Sendable {
         while true {
             if Task.isCancelled { throw .cancelled }
             let now = ContinuousClock.now
-            var ready = look(now: now)
+            let ready = look(now: now)
             if !ready.isEmpty { return ready }
             if let deadline, now >= deadline { return [] }
-            let words = announce()
-            ready = look(now: now)
-            if !ready.isEmpty {
-                withdraw()
-                return ready
+            let (words, counts) = announce()
+            if changedSinceLook() {
+                // The next look reports it (or tidies a service reader's rings).
+                withdraw(counts)
+                continue
             }
             var until = now + RingCore.checkInterval
             if let deadline { until = min(until, deadline) }
             await FutexWaiter.shared.wait(onAny: words, until: until)
-            withdraw()
+            withdraw(counts)
         }
     }
 
-    /// One sleep of at most `slice` on `words` (one per source).
+    /// One sleep of at most `slice` on `words` (one or more per source).
     private func sleep(on words: [FutexWord], slice: Duration) {
         let system = entries[0].member.source.waitBackend
         var slice = slice
@@ -201,6 +211,11 @@ final class WaitSetMembers: @unchecked Sendable {
             case .listener(let state):
                 let ids = try state.core.take()
                 return ids.isEmpty ? nil : .events(entry.key, ids)
+            case .manyToOne(let inbox):
+                // `.closed` once the channel ended: no sender joined, everything received.
+                return try inbox.tryReceive(ManyToOneReceiver.takeMessage).map { .fromSender(entry.key, $0) }
+            case .topic(let inbox):
+                return try inbox.tryReceive(TopicSubscriber.take).map { .fromPublisher(entry.key, $0) }
             }
         } catch .closed {
             entries.remove(at: index)

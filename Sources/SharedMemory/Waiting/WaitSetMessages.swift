@@ -7,7 +7,8 @@ import Synchronization
 /// sources are served in turn, one message each, so that a busy source
 /// cannot starve the others; when none has a message, the task suspends on
 /// all of them at once (see `ChannelWaitSet.wait(timeout:)`).
-/// A source whose sender closed yields ``WaitSetMessage/ended(_:)`` once,
+/// A source whose sender closed (a many-to-one channel or topic: that
+/// ended) yields ``WaitSetMessage/ended(_:)`` once,
 /// a source whose sender died or whose segment broke yields
 /// ``WaitSetMessage/failed(_:_:)`` once, and either leaves; the sequence ends
 /// when no source is left. Cancelling the task ends a wait with
