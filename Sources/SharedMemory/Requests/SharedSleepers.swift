@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 
 /// Several waiting tasks or threads of one process counted as one sleeper
@@ -30,16 +31,32 @@ struct SharedSleepers {
 struct PlannedSleep {
     var words: [FutexWord]
 
+    /// How long a waiter with no word to sleep on naps between looks.
+    static let nap: Duration = .milliseconds(1)
+
     /// Blocks the thread until a word changes, a wake-up, or `until`.
     func block(system: any SharedMemoryBackend, until: ContinuousClock.Instant) {
         let left = until - .now
-        guard left > .zero, !words.isEmpty else { return }
+        guard left > .zero else { return }
+        guard !words.isEmpty else {
+            // Nothing to sleep on yet (no server attached): a short nap, not a busy loop.
+            let nap = min(left, Self.nap).components
+            usleep(UInt32(clamping: nap.seconds * 1_000_000 + nap.attoseconds / 1_000_000_000_000))
+            return
+        }
         _ = words.withUnsafeBufferPointer { buffer in try? system.futexWaitMany(buffer, timeout: left) }
     }
 
     /// Suspends the task until a word changes, a wake-up, cancellation, or `until`.
     nonisolated(nonsending) func suspend(until: ContinuousClock.Instant) async {
-        guard !words.isEmpty else { return }
+        guard !words.isEmpty else {
+            // Nothing to sleep on yet (no server attached): suspend for a short
+            // nap, so that the caller's executor (the main actor, say) runs
+            // other work, such as the server, meanwhile.
+            let left = until - .now
+            if left > .zero { try? await Task.sleep(for: min(left, Self.nap)) }
+            return
+        }
         await FutexWaiter.shared.wait(onAny: words, until: until)
     }
 }
