@@ -255,4 +255,63 @@ struct RequestResponseTests {
             _ = await serving.result
         }
     }
+
+    // A server task started on a serial executor that the client's request
+    // then holds: the request is in the ring before the server first scans
+    // for clients, and the server runs only once `await client.request`
+    // suspends. (The README's top-level version of this timed out: there
+    // Swift picked the blocking `request` overload despite `await`.)
+
+    @Test("On the main actor, a request sent before the server's first scan is answered")
+    @MainActor
+    func mainActorServerAndClient() async throws {
+        let name = try SegmentName(TestNames.unique("rr"))
+        defer { _ = shm_unlink(name.posixName) }
+        let text = try await SerialLaneOrdering.askAtOnce(name) { server, body in
+            // Inherits the main actor: starts only when this function suspends.
+            Task { MainActor.preconditionIsolated(); try await body(server) }
+        }
+        #expect(text == "HELLO")
+    }
+
+    @Test("On an actor's serial executor, a request sent before the server's first scan is answered")
+    func actorServerAndClient() async throws {
+        let name = try SegmentName(TestNames.unique("rr"))
+        defer { _ = shm_unlink(name.posixName) }
+        #expect(try await SerialLane().askAtOnce(name) == "HELLO")
+    }
+}
+
+/// Opens a server, starts it with `start` (a task on the caller's serial
+/// executor), opens a client and sends a request at once, before yielding.
+enum SerialLaneOrdering {
+    typealias Serve = @Sendable (RequestServer) async throws -> Void
+
+    static func askAtOnce(
+        _ name: SegmentName, isolation: isolated (any Actor)? = #isolation,
+        start: (RequestServer, @escaping Serve) -> Task<Void, any Error>
+    ) async throws -> String {
+        let server = try RequestServer.open(name, creating: RequestResponseTests.configuration)
+        let serving = start(server) { server in
+            try await server.serve { request in Array(request.text.uppercased().utf8) }
+        }
+        let client = try RequestClient.open(name, creating: nil)
+        // The server has not looked for clients since this one joined.
+        #expect(server.clientCount == 0)
+        let text: String = try await client.request("hello", timeout: .seconds(10))
+        #expect(server.clientCount == 1)
+        serving.cancel()
+        _ = await serving.result
+        return text
+    }
+}
+
+/// An actor whose serial executor runs both the server's task and the client's request.
+actor SerialLane {
+    func askAtOnce(_ name: SegmentName) async throws -> String {
+        try await SerialLaneOrdering.askAtOnce(name) { server, body in
+            // Captures `self`: isolated to this actor, starts only when it is free.
+            Task { self.preconditionIsolated(); try await body(server) }
+        }
+    }
 }

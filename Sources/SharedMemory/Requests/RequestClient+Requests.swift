@@ -1,6 +1,12 @@
 extension RequestClient {
     /// Sends a request and waits, blocking the thread, for its reply.
     ///
+    /// In top-level code (`main.swift`) Swift picks this overload even under
+    /// `await` (it warns "no 'async' operations occur within 'await'
+    /// expression"): the main thread then blocks, and a server task started
+    /// on the main actor never runs. Call the `async` overload from an
+    /// `async` function or a task there.
+    ///
     /// - Parameters:
     ///   - bytes: the request's payload (at most ``maxPayloadSize`` bytes).
     ///   - timeout: how long to wait for space and for the reply; `nil`: as long as it takes.
@@ -35,7 +41,8 @@ extension RequestClient {
     }
 
     /// Sends a string's UTF-8 bytes as a request and waits, blocking the
-    /// thread, for its reply, read as UTF-8; see `request(_:timeout:)`.
+    /// thread, for its reply, read as UTF-8; see `request(_:timeout:)` (and
+    /// its note on top-level code, where this overload is picked under `await`).
     public func request(_ text: String, timeout: Duration? = nil) throws(ChannelError) -> String {
         String(decoding: try request(Array(text.utf8), timeout: timeout), as: UTF8.self)
     }
