@@ -39,7 +39,7 @@ struct PlannedSleep {
         let left = until - .now
         guard left > .zero else { return }
         guard !words.isEmpty else {
-            // Nothing to sleep on yet (no server attached): a short nap, not a busy loop.
+            // Nothing to sleep on (the client is closing): a short nap, not a busy loop.
             let nap = min(left, Self.nap).components
             usleep(UInt32(clamping: nap.seconds * 1_000_000 + nap.attoseconds / 1_000_000_000_000))
             return
@@ -50,7 +50,7 @@ struct PlannedSleep {
     /// Suspends the task until a word changes, a wake-up, cancellation, or `until`.
     nonisolated(nonsending) func suspend(until: ContinuousClock.Instant) async {
         guard !words.isEmpty else {
-            // Nothing to sleep on yet (no server attached): suspend for a short
+            // Nothing to sleep on (the client is closing): suspend for a short
             // nap, so that the caller's executor (the main actor, say) runs
             // other work, such as the server, meanwhile.
             let left = until - .now
