@@ -80,7 +80,8 @@ public struct ManyToOneReceiver: ~Copyable, Sendable {
     /// Calls `body` with the ring's next message in place, if there is one now.
     private static func take<R>(_ reader: RingReader, _ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
         do {
-            return try reader.tryReceive(body)
+            // Released in runs: the inbox gives the space back at the end of the ring's turn, or once caught up.
+            return try reader.tryReceiveDeferred(body)
         } catch .closed {
             return nil // the inbox sees the closed, drained ring and detaches it
         }

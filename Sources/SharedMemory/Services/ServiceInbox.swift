@@ -191,8 +191,13 @@ final class ServiceInbox: @unchecked Sendable {
                 if try take(ring.reader, tag) {
                     batch += 1
                     if batch >= Self.batchSize {
+                        // The end of this ring's turn: its space goes back to its sender.
+                        ring.reader.publishReleased()
                         cursor += 1
                         batch = 0
+                    } else if ring.reader.caughtUp {
+                        // Nothing more known to read here: no release waits for a later look.
+                        ring.reader.publishReleased()
                     }
                     receivedSinceScan += 1
                     if receivedSinceScan >= Self.messagesPerClockCheck {
@@ -215,6 +220,7 @@ final class ServiceInbox: @unchecked Sendable {
                 remaining -= 1
                 continue
             }
+            ring.reader.publishReleased()
             cursor += 1
             batch = 0
             remaining -= 1
