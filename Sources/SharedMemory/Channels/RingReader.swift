@@ -304,6 +304,9 @@ final class RingReader: @unchecked Sendable {
     @inline(__always)
     var caughtUp: Bool { position == cachedWrite }
 
+    /// Records released by ``releaseDeferred(_:)`` and not published yet.
+    var unpublishedCount: Int { Int(truncatingIfNeeded: unpublished) }
+
     /// Gives the space of the records released by ``releaseDeferred(_:)``
     /// back to the writer: stores the read position (sequentially
     /// consistent, as ``release(_:)``) and wakes a writer that sleeps for

@@ -51,41 +51,49 @@ public struct ManyToOneReceiver: ~Copyable, Sendable {
     ///   calling task is cancelled, ``ChannelError/badChannel(_:)`` for a ring
     ///   or header that breaks the layout's rules.
     public func receive(timeout: Duration? = nil) throws(ChannelError) -> ManyToOneMessage? {
-        try inbox.receive(timeout: timeout) { (reader, tag) throws(ChannelError) in
-            try Self.take(reader) { ManyToOneMessage(bytes: Array($0), sender: tag) }
-        }
+        guard let found = try inbox.next(timeout: timeout) else { return nil }
+        let message = ManyToOneMessage(bytes: Array(found.bytes), sender: found.tag)
+        try inbox.consume(found)
+        return message
     }
 
     /// Zero-copy receive: calls `body` with the next message in place and its
     /// sender, then releases the message's space. Returns what `body` returns,
     /// or `nil` when the channel ended (see ``receive(timeout:)-47k5m``).
+    @inlinable
     public func receive<R>(timeout: Duration? = nil, _ body: (UnsafeRawBufferPointer, SenderTag) -> R) throws(ChannelError) -> R? {
-        try inbox.receive(timeout: timeout) { (reader, tag) throws(ChannelError) in
-            try Self.take(reader) { body($0, tag) }
-        }
+        // Inlined into the caller, so that `R` costs no generic metadata per
+        // message: the inbox finds the record, `body` reads it, the inbox releases it.
+        guard let found = try nextFound(timeout: timeout) else { return nil }
+        let result = body(found.bytes, found.tag)
+        try consume(found)
+        return result
+    }
+
+    /// The next message in place, waiting up to `timeout`; `nil` at the end. See ``receive(timeout:_:)``.
+    @usableFromInline
+    func nextFound(timeout: Duration?) throws(ChannelError) -> FoundMessage? {
+        try inbox.next(timeout: timeout)
+    }
+
+    /// Releases a message ``nextFound(timeout:)`` returned, once it was read.
+    @usableFromInline
+    func consume(_ found: FoundMessage) throws(ChannelError) {
+        try inbox.consume(found)
     }
 
     /// Receives a message if one is there now; `nil` when none is.
     /// - Throws: ``ChannelError/closed`` when the channel ended (see ``receive(timeout:)-47k5m``).
     public func tryReceive() throws(ChannelError) -> ManyToOneMessage? {
-        try inbox.tryReceive { (reader, tag) throws(ChannelError) in
-            try Self.take(reader) { ManyToOneMessage(bytes: Array($0), sender: tag) }
-        }
+        guard let found = try inbox.tryNext() else { return nil }
+        let message = ManyToOneMessage(bytes: Array(found.bytes), sender: found.tag)
+        try inbox.consume(found)
+        return message
     }
 
     /// The senders whose rings the receiver is attached to now: joined
     /// senders, and departed ones whose messages are not all received yet.
     public var attachedSenders: [SenderTag] { inbox.attachedSenders }
-
-    /// Calls `body` with the ring's next message in place, if there is one now.
-    private static func take<R>(_ reader: RingReader, _ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
-        do {
-            // Released in runs: the inbox gives the space back at the end of the ring's turn, or once caught up.
-            return try reader.tryReceiveDeferred(body)
-        } catch .closed {
-            return nil // the inbox sees the closed, drained ring and detaches it
-        }
-    }
 
     /// Stops receiving: detaches from every ring and lets another process receive.
     public consuming func close() { inbox.close() }
