@@ -2,7 +2,7 @@
 /// up to ``ManyToOneConfiguration/maxSenders`` senders, each tagged with its
 /// sender (``SenderTag``), every sender's messages in the order sent and
 /// without loss. Messages of different senders are interleaved round-robin
-/// (up to 32 of one sender in a row while others wait).
+/// (up to 128 of one sender in a row while others wait).
 ///
 /// Senders join and leave at any time (see ``ManyToOneSender``). What a
 /// sender sent before it left or died is still delivered; a record a dying
