@@ -33,6 +33,8 @@ final class RingReader: @unchecked Sendable {
     @exclusivity(unchecked) private var sawWriter = false
     /// Records released by ``releaseDeferred(_:)`` whose space is not given back yet (see ``publishReleased()``).
     @exclusivity(unchecked) private var unpublished: UInt64 = 0
+    /// The read position ``publishReleased()`` last stored.
+    @exclusivity(unchecked) private var publishedPosition: UInt64
     /// Set to end a wait from another thread (task cancellation).
     let cancellation = Atomic<Bool>(false)
 
@@ -43,6 +45,7 @@ final class RingReader: @unchecked Sendable {
         self.position = position
         self.nextSequence = nextSequence
         cachedWrite = position
+        publishedPosition = position
     }
 
     /// The receiver of a channel: slot 0, whose cursor lives as long as the channel.
@@ -307,6 +310,12 @@ final class RingReader: @unchecked Sendable {
     /// Records released by ``releaseDeferred(_:)`` and not published yet.
     var unpublishedCount: Int { Int(truncatingIfNeeded: unpublished) }
 
+    /// Whether the records released but not published fill at least a
+    /// quarter of the ring: a run ends there too, so that on a small ring
+    /// the writer gets space back before the reader drains it.
+    @inline(__always)
+    var unpublishedQuarter: Bool { position &- publishedPosition >= UInt64(core.capacity >> 2) }
+
     /// Gives the space of the records released by ``releaseDeferred(_:)``
     /// back to the writer: stores the read position (sequentially
     /// consistent, as ``release(_:)``) and wakes a writer that sleeps for
@@ -324,6 +333,7 @@ final class RingReader: @unchecked Sendable {
         let received = core.word64(slotBase + RingLayout.SlotOffset.received)
         received.pointee.store(received.pointee.load(ordering: .relaxed) &+ unpublished, ordering: .relaxed)
         unpublished = 0
+        publishedPosition = position
         core.word64(slotBase + RingLayout.SlotOffset.nextSequence).pointee.store(nextSequence, ordering: .relaxed)
         core.word64(slotBase + RingLayout.SlotOffset.readPosition).pointee.store(position, ordering: .sequentiallyConsistent)
         if core.spaceSleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {

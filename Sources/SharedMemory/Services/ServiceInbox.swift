@@ -500,7 +500,7 @@ final class ServiceInbox: @unchecked Sendable {
 
     /// Releases a record ``next(timeout:)`` found, once it was read. Its
     /// space goes back to the sender in runs (``RingReader/publishReleased()``):
-    /// after ``batchSize`` records, or once the reader caught up with the
+    /// after ``batchSize`` records or a quarter of the ring, or once the reader caught up with the
     /// write position it knows, so that no release waits for a ring the inbox
     /// will not look at again.
     @inline(__always)
@@ -508,7 +508,7 @@ final class ServiceInbox: @unchecked Sendable {
         let reader = found.reader
         if reader.core.mappingGuard.isTripped { throw reader.core.truncationError() }
         reader.releaseDeferred(found.record)
-        if reader.caughtUp || reader.unpublishedCount >= Self.batchSize { reader.publishReleased() }
+        if reader.caughtUp || reader.unpublishedCount >= Self.batchSize || reader.unpublishedQuarter { reader.publishReleased() }
     }
 
     /// The sender slots with an attached ring, and their sessions.
