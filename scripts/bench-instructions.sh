@@ -6,6 +6,7 @@
 #
 #   scripts/bench-instructions.sh [SHM_BENCH ...]
 #
+# FLAVOURS (default "channel pubsub"; also manytoone) picks the rows.
 # With no argument it builds and measures this checkout's release build; give
 # several shm-bench binaries (an older build, say) to compare them.
 set -euo pipefail
@@ -28,7 +29,7 @@ count() { # binary flavour messages -> total instructions
 }
 printf '| binary | flavour | instructions per message |\n|---|---|---:|\n'
 for binary in "$@"; do
-    for flavour in channel pubsub; do
+    for flavour in ${FLAVOURS:-channel pubsub}; do
         a=$(count "$binary" "$flavour" $small)
         b=$(count "$binary" "$flavour" $large)
         printf '| %s | %s | %s |\n' "$binary" "$flavour" "$(( (b - a) / (large - small) ))"

@@ -14,11 +14,11 @@ struct Instructions: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send and receive messages in one process, for counting instructions per message under callgrind.")
 
-    enum Flavour: String, ExpressibleByArgument, CaseIterable { case channel, pubsub }
+    enum Flavour: String, ExpressibleByArgument, CaseIterable { case channel, pubsub, manytoone }
 
     @Option(help: "Messages to send and receive.") var messages = 100_000
     @Option(help: "Message size in bytes.") var size = 64
-    @Option(help: "channel or pubsub (one subscriber, lossless).") var flavour: Flavour = .channel
+    @Option(help: "channel, pubsub (one subscriber, lossless) or manytoone (one sender, zero-copy receive).") var flavour: Flavour = .channel
 
     func validate() throws {
         guard (1...100_000_000).contains(messages) else { throw ValidationError("--messages must be from 1 to 100000000") }
@@ -41,6 +41,17 @@ struct Instructions: ParsableCommand {
             for _ in 0..<messages {
                 try sender.send(UnsafeRawBufferPointer(message))
                 total &+= try receiver.receive(into: received) ?? 0
+            }
+        case .manytoone:
+            let channel = ManyToOneConfiguration(maxSenders: 1, ring: configuration)
+            let receiver = try ManyToOneReceiver.open(name, creating: channel, wait: .spin)
+            let sender = try ManyToOneSender.open(name, creating: nil, wait: .spin)
+            for _ in 0..<messages {
+                try sender.send(UnsafeRawBufferPointer(message))
+                total &+= try receiver.receive { bytes, _ in
+                    received.copyMemory(from: bytes)
+                    return bytes.count
+                } ?? 0
             }
         case .pubsub:
             let publisher = try Publisher.open(name, creating: PublishSubscribeConfiguration(ring: configuration), wait: .spin)

@@ -321,11 +321,12 @@ final class RingCore: @unchecked Sendable {
         event: UnsafeMutablePointer<Atomic<UInt32>>, sleepers: UnsafeMutablePointer<Atomic<UInt32>>,
         sleeping: UnsafeMutablePointer<Atomic<UInt32>>,
         strategy: WaitStrategy, deadline: ContinuousClock.Instant?,
-        check: () throws(ChannelError) -> Void, cancelled: () -> Bool = { false }
+        check: () throws(ChannelError) -> Void, cancelled: () -> Bool = { false }, gate: SpinnerGate? = nil
     ) throws(ChannelError) {
         var spinLimit = strategy.spinCount
         var spinBit: UInt32 = 0
         var outnumbered = false
+        var gated = false
         if flavour == .publishSubscribe && spinLimit > 0 && spinLimit != Int.max {
             spinBit = roleSpinBit(sleeping)
             if !startSpinning(spinBit) {
@@ -333,17 +334,23 @@ final class RingCore: @unchecked Sendable {
                 spinBit = 0
                 outnumbered = true
             }
+        } else if let gate, spinLimit > 0 && spinLimit != Int.max {
+            // A service's members share one spinners word instead (a many-to-one sender waiting for space).
+            if gate.start() { gated = true } else { spinLimit = 0 }
         }
         do {
             if try spin(until: ready, limit: spinLimit, deadline: deadline, check: check, cancelled: cancelled) {
                 stopSpinning(spinBit)
+                if gated { gate?.stop() }
                 return
             }
         } catch {
             stopSpinning(spinBit)
+            if gated { gate?.stop() }
             throw error
         }
         stopSpinning(spinBit)
+        if gated { gate?.stop() }
         // Readers only: a writer waiting for space is woken by the readers
         // that free it, once per round, and must not lose time napping.
         if outnumbered && sleeping != sleepingFlag(slot: nil),
@@ -439,6 +446,26 @@ final class RingCore: @unchecked Sendable {
     }
 
     // MARK: Spinners
+
+    /// A spinners word shared by the roles of several rings (a service's
+    /// members, see <doc:ServiceProtocol>), and the bit of one role in it:
+    /// the ring-level ``startSpinning(_:)`` rule over a 64-bit word.
+    struct SpinnerGate {
+        let word: UnsafeMutablePointer<Atomic<UInt64>>
+        let bit: UInt64
+
+        /// Whether the role may spin: fewer than ``RingCore/spinnerLimit``
+        /// other roles spin now. If so, its bit is set until ``stop()``.
+        func start() -> Bool {
+            let others = word.pointee.load(ordering: .relaxed) & ~bit
+            guard others.nonzeroBitCount < RingCore.spinnerLimit else { return false }
+            word.pointee.bitwiseOr(bit, ordering: .relaxed)
+            return true
+        }
+
+        /// Clears the role's bit.
+        func stop() { word.pointee.bitwiseAnd(~bit, ordering: .relaxed) }
+    }
 
     /// How many roles of one publish/subscribe ring spin at once: one core
     /// is left for the peer they wait for (at least one spins).

@@ -31,6 +31,10 @@ final class RingReader: @unchecked Sendable {
     @exclusivity(unchecked) private var detached = false
     /// Whether this reader has seen the writer hold its lock.
     @exclusivity(unchecked) private var sawWriter = false
+    /// Records released by ``releaseDeferred(_:)`` whose space is not given back yet (see ``publishReleased()``).
+    @exclusivity(unchecked) private var unpublished: UInt64 = 0
+    /// The read position ``publishReleased()`` last stored.
+    @exclusivity(unchecked) private var publishedPosition: UInt64
     /// Set to end a wait from another thread (task cancellation).
     let cancellation = Atomic<Bool>(false)
 
@@ -41,6 +45,7 @@ final class RingReader: @unchecked Sendable {
         self.position = position
         self.nextSequence = nextSequence
         cachedWrite = position
+        publishedPosition = position
     }
 
     /// The receiver of a channel: slot 0, whose cursor lives as long as the channel.
@@ -152,6 +157,8 @@ final class RingReader: @unchecked Sendable {
     func detach() {
         guard !detached else { return }
         detached = true
+        // What was received is received: a later reader of a channel's cursor must not get it again.
+        publishReleased()
         let state: RingLayout.SlotState = core.flavour == .channel ? .left : .free
         core.slotState(slot).pointee.store(state.rawValue, ordering: .sequentiallyConsistent)
         CrashPoint.reach(.leaveStarted)
@@ -281,6 +288,62 @@ final class RingReader: @unchecked Sendable {
         core.word64(slotBase + RingLayout.SlotOffset.readPosition).pointee.store(position, ordering: .sequentiallyConsistent)
         CrashPoint.reach(.receiveReleased)
         if !overwrites { core.wake(core.spaceEvent, core.spaceSleepers) }
+    }
+
+    /// Releases `record` for this reader only: its space goes back to the
+    /// writer with the next ``publishReleased()``, so that a reader that
+    /// takes a run of records stores its read position (and looks for a
+    /// sleeping writer) once per run. Lossless rings only; the caller
+    /// publishes before it waits, detaches, or leaves the ring for long.
+    @inline(__always)
+    func releaseDeferred(_ record: RingRecord) {
+        position &+= UInt64(record.size)
+        nextSequence = record.sequence &+ 1
+        unpublished &+= 1
+    }
+
+    /// Whether this reader has read everything it knows to be published: a
+    /// run of deferred releases ends here (the next look reloads the write position).
+    @inline(__always)
+    var caughtUp: Bool { position == cachedWrite }
+
+    /// Records released by ``releaseDeferred(_:)`` and not published yet.
+    var unpublishedCount: Int { Int(truncatingIfNeeded: unpublished) }
+
+    /// Whether the records released but not published fill at least a
+    /// quarter of the ring: a run ends there too, so that on a small ring
+    /// the writer gets space back before the reader drains it.
+    @inline(__always)
+    var unpublishedQuarter: Bool { position &- publishedPosition >= UInt64(core.capacity >> 2) }
+
+    /// Gives the space of the records released by ``releaseDeferred(_:)``
+    /// back to the writer: stores the read position (sequentially
+    /// consistent, as ``release(_:)``) and wakes a writer that sleeps for
+    /// space, once at least half the ring is free or this reader caught up.
+    ///
+    /// Not waking a sleeping writer while more than half the ring holds
+    /// unread records is safe: this reader comes back for them, and the
+    /// publication that frees the ring down to half (at the latest, the one
+    /// that finds it drained) wakes the writer, whose announcement bit is
+    /// still set. The writer then finds half a ring of space instead of a
+    /// few records: one wake-up per half ring rather than per run.
+    func publishReleased() {
+        guard unpublished != 0 else { return }
+        let slotBase = RingLayout.Offset.slots0 + 64 * slot
+        let received = core.word64(slotBase + RingLayout.SlotOffset.received)
+        received.pointee.store(received.pointee.load(ordering: .relaxed) &+ unpublished, ordering: .relaxed)
+        unpublished = 0
+        publishedPosition = position
+        core.word64(slotBase + RingLayout.SlotOffset.nextSequence).pointee.store(nextSequence, ordering: .relaxed)
+        core.word64(slotBase + RingLayout.SlotOffset.readPosition).pointee.store(position, ordering: .sequentiallyConsistent)
+        if core.spaceSleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
+            // cachedWrite is at most the write position: the unread bytes are
+            // never overestimated, so a writer is never left asleep on a ring
+            // this reader believes drained.
+            if cachedWrite &- position <= UInt64(core.capacity / 2) || cachedWrite &- position > UInt64(Int64.max) {
+                core.wakeAnnounced(core.spaceEvent)
+            }
+        }
     }
 
     /// Skips a record that was overwritten while it was read.
@@ -433,6 +496,22 @@ extension RingReader {
         }
         if isDrainedAndClosed { throw .closed }
         return nil
+    }
+
+    /// ``tryReceive(_:)`` that releases with ``releaseDeferred(_:)`` (a
+    /// lossless ring; under the overwrite policy it releases at once): the
+    /// caller publishes the run with ``publishReleased()``.
+    @inline(__always)
+    func tryReceiveDeferred<R>(_ body: (UnsafeRawBufferPointer) -> R) throws(ChannelError) -> R? {
+        if overwrites { return try tryReceive(body) }
+        guard let record = try next() else {
+            if isDrainedAndClosed { throw .closed }
+            return nil
+        }
+        let result = body(UnsafeRawBufferPointer(start: core.data + record.payloadOffset, count: record.length))
+        if core.mappingGuard.isTripped { throw core.truncationError() }
+        releaseDeferred(record)
+        return result
     }
 
     /// The next message copied out with its sequence number, waiting up to `timeout` or not at all.

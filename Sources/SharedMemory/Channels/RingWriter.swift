@@ -26,6 +26,9 @@ final class RingWriter: @unchecked Sendable {
     /// `position`; under the lossless policy the writer treats it as one more
     /// reader, and gives history up (moves it forward) rather than wait for it.
     @exclusivity(unchecked) private var historyPosition: UInt64
+    /// The spinners word this writer shares with other writers (a service
+    /// member's), consulted only when it waits for space; `nil` for a ring of its own.
+    var spinnerGate: RingCore.SpinnerGate?
 
     init(core: RingCore, strategy: WaitStrategy) throws(ChannelError) {
         guard try core.claimRole(slot: nil) else {
@@ -220,7 +223,7 @@ final class RingWriter: @unchecked Sendable {
             },
             event: core.spaceEvent, sleepers: core.spaceSleepers, sleeping: core.sleepingFlag(slot: nil),
             strategy: strategy, deadline: deadline(after: timeout),
-            check: checkReaders, cancelled: cancelled)
+            check: checkReaders, cancelled: cancelled, gate: spinnerGate)
     }
 
     /// Overwrite policy: says which bytes are about to change, and moves the

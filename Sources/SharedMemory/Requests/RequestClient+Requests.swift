@@ -21,6 +21,8 @@ extension RequestClient {
     public func request(_ bytes: [UInt8], timeout: Duration? = nil) throws(ChannelError) -> [UInt8] {
         // One timeout for both waits: what waiting for space took is not waited again for the reply.
         var remaining = timeout
+        // What a waiter watches, before the request exists: while it has not moved, no reply to it can be there.
+        let before = activity
         var sent = try withBytes(of: bytes) { (buffer) throws(ChannelError) -> UInt64? in
             try send(.request, buffer, timeout: nil, waits: false)
         }
@@ -33,7 +35,7 @@ extension RequestClient {
         }
         guard let id = sent else { throw .timedOut }
         do {
-            return try payload(of: awaitFrame(id, timeout: remaining))
+            return try payload(of: awaitFrame(id, timeout: remaining, unchangedSince: before))
         } catch {
             forget(id)
             throw error

@@ -171,8 +171,17 @@ public final class RequestClient: Sendable {
     @inline(__always)
     func poll(_ id: UInt64) throws(ChannelError) -> RequestFrame? {
         try inbox.withLock { (inbox) throws(ChannelError) -> RequestFrame? in
-            if try inbox.drain(server: serverName) { deliveries.wrappingAdd(1, ordering: .releasing) }
-            return try inbox.take(id)
+            let moved = try inbox.drain(server: serverName)
+            let frame: RequestFrame?
+            do throws(ChannelError) { frame = try inbox.take(id) } catch {
+                if moved { deliveries.wrappingAdd(1, ordering: .releasing) }
+                throw error
+            }
+            // Other waiters poll again when replies moved; with no request
+            // left pending there is no other waiter (each one has its request
+            // pending until it takes its last reply), and no locked increment.
+            if moved && !inbox.pending.isEmpty { deliveries.wrappingAdd(1, ordering: .releasing) }
+            return frame
         }
     }
 
@@ -211,11 +220,13 @@ public final class RequestClient: Sendable {
         (deliveries.load(ordering: .acquiring), responseCore.writePosition.pointee.load(ordering: .acquiring))
     }
 
-    /// Waits, blocking the thread, for the next reply to `id`.
-    func awaitFrame(_ id: UInt64, timeout: Duration?) throws(ChannelError) -> RequestFrame {
+    /// Waits, blocking the thread, for the next reply to `id`. With
+    /// `before`, the ``activity`` seen before request `id` was sent: while it
+    /// has not moved, no reply to `id` (nor a failure) can be there, and the first look is skipped.
+    func awaitFrame(_ id: UInt64, timeout: Duration?, unchangedSince before: (UInt64, UInt64)? = nil) throws(ChannelError) -> RequestFrame {
         // A reply that is there already takes no clock.
         var seen = activity
-        if let frame = try poll(id) { return frame }
+        if before.map({ $0 != seen }) ?? true, let frame = try poll(id) { return frame }
         let deadline = deadline(after: timeout)
         var spins = 0
         let spinLimit = strategy.spinCount

@@ -2,7 +2,7 @@
 /// up to ``ManyToOneConfiguration/maxSenders`` senders, each tagged with its
 /// sender (``SenderTag``), every sender's messages in the order sent and
 /// without loss. Messages of different senders are interleaved round-robin
-/// (up to 32 of one sender in a row while others wait).
+/// (up to 128 of one sender in a row while others wait).
 ///
 /// Senders join and leave at any time (see ``ManyToOneSender``). What a
 /// sender sent before it left or died is still delivered; a record a dying
@@ -51,26 +51,44 @@ public struct ManyToOneReceiver: ~Copyable, Sendable {
     ///   calling task is cancelled, ``ChannelError/badChannel(_:)`` for a ring
     ///   or header that breaks the layout's rules.
     public func receive(timeout: Duration? = nil) throws(ChannelError) -> ManyToOneMessage? {
-        try inbox.receive(timeout: timeout) { (reader, tag) throws(ChannelError) in
-            try Self.take(reader) { ManyToOneMessage(bytes: Array($0), sender: tag) }
-        }
+        guard let found = try inbox.next(timeout: timeout) else { return nil }
+        let message = ManyToOneMessage(bytes: Array(found.bytes), sender: found.tag)
+        try inbox.consume(found)
+        return message
     }
 
     /// Zero-copy receive: calls `body` with the next message in place and its
     /// sender, then releases the message's space. Returns what `body` returns,
     /// or `nil` when the channel ended (see ``receive(timeout:)-47k5m``).
+    @inlinable
     public func receive<R>(timeout: Duration? = nil, _ body: (UnsafeRawBufferPointer, SenderTag) -> R) throws(ChannelError) -> R? {
-        try inbox.receive(timeout: timeout) { (reader, tag) throws(ChannelError) in
-            try Self.take(reader) { body($0, tag) }
-        }
+        // Inlined into the caller, so that `R` costs no generic metadata per
+        // message: the inbox finds the record, `body` reads it, the inbox releases it.
+        guard let found = try nextFound(timeout: timeout) else { return nil }
+        let result = body(found.bytes, found.tag)
+        try consume(found)
+        return result
+    }
+
+    /// The next message in place, waiting up to `timeout`; `nil` at the end. See ``receive(timeout:_:)``.
+    @usableFromInline
+    func nextFound(timeout: Duration?) throws(ChannelError) -> FoundMessage? {
+        try inbox.next(timeout: timeout)
+    }
+
+    /// Releases a message ``nextFound(timeout:)`` returned, once it was read.
+    @usableFromInline
+    func consume(_ found: FoundMessage) throws(ChannelError) {
+        try inbox.consume(found)
     }
 
     /// Receives a message if one is there now; `nil` when none is.
     /// - Throws: ``ChannelError/closed`` when the channel ended (see ``receive(timeout:)-47k5m``).
     public func tryReceive() throws(ChannelError) -> ManyToOneMessage? {
-        try inbox.tryReceive { (reader, tag) throws(ChannelError) in
-            try Self.take(reader) { ManyToOneMessage(bytes: Array($0), sender: tag) }
-        }
+        guard let found = try inbox.tryNext() else { return nil }
+        let message = ManyToOneMessage(bytes: Array(found.bytes), sender: found.tag)
+        try inbox.consume(found)
+        return message
     }
 
     /// The senders whose rings the receiver is attached to now: joined

@@ -22,6 +22,11 @@ final class MemberWriter: @unchecked Sendable {
         }
         self.service = service
         self.membership = membership
+        // A bit a member that died spinning in this slot left behind is cleared; then this one's is used.
+        let bit = UInt64(1) << UInt64(membership.member & 63)
+        let spinners = service.word64(ServiceLayout.Offset.memberSpinners)
+        spinners.pointee.bitwiseAnd(~bit, ordering: .relaxed)
+        writer.spinnerGate = RingCore.SpinnerGate(word: spinners, bit: bit)
     }
 
     deinit { close() }

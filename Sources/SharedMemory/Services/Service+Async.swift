@@ -64,7 +64,8 @@ public struct ManyToOneMessages: AsyncSequence, Sendable {
 
     static func take(_ reader: RingReader, _ tag: SenderTag) throws(ChannelError) -> ManyToOneMessage? {
         do {
-            return try reader.tryReceive { ManyToOneMessage(bytes: Array($0), sender: tag) }
+            // Released in runs, as every receive of a many-to-one channel (see ServiceInbox.consume).
+            return try reader.tryReceiveDeferred { ManyToOneMessage(bytes: Array($0), sender: tag) }
         } catch .closed {
             return nil
         }

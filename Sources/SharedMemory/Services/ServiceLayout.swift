@@ -25,6 +25,8 @@ public enum ServiceLayout {
         static let ringStride = 24, ringsOffset = 32
         static let membershipEvent = 40, membershipSleepers = 44, ownerPid = 48, ownerSleeping = 52
         static let sessions = 56
+        /// Bit `k` set while member `k` spins waiting (a hint; see <doc:ServiceProtocol>).
+        static let memberSpinners = 64
         static let members0 = headerSize
     }
 
