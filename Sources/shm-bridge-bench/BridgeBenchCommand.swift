@@ -20,8 +20,9 @@ struct RingOptions: ParsableArguments {
 
     var wait: WaitStrategy { spin ? .spin : .default }
 
-    var shape: PublishSubscribeConfiguration {
-        PublishSubscribeConfiguration(ring: RingConfiguration(capacity: capacity))
+    /// The topic's shape when this end creates it (the bridges usually have).
+    var shape: TopicConfiguration {
+        TopicConfiguration(ring: RingConfiguration(capacity: capacity))
     }
 
     func validate() throws {
@@ -44,7 +45,7 @@ func fixed(_ value: Double, _ digits: Int) -> String {
     return "\(whole).\(String(repeating: "0", count: digits - part.count))\(part)"
 }
 /// The next message; `nil` at the end or after `timeout`.
-func receiveOrNil(_ subscriber: borrowing Subscriber, timeout: Duration) throws(ChannelError) -> SubscriberMessage? {
+func receiveOrNil(_ subscriber: borrowing TopicSubscriber, timeout: Duration) throws(ChannelError) -> TopicMessage? {
     do {
         return try subscriber.receive(timeout: timeout)
     } catch .timedOut {
@@ -61,8 +62,8 @@ struct Ping: ParsableCommand {
     @Option(help: "Round trips before measuring (also waits for the path to be up).") var warmup = 200
 
     func run() throws {
-        let publisher = try Publisher.open(try segment(out), creating: options.shape, wait: options.wait)
-        let subscriber = try Subscriber.open(try segment(into), creating: options.shape, wait: options.wait)
+        let publisher = try TopicPublisher.open(try segment(out), creating: options.shape, wait: options.wait)
+        let subscriber = try TopicSubscriber.open(try segment(into), creating: options.shape, wait: options.wait)
         var message = [UInt8](repeating: 0, count: options.size)
         var samples: [Int64] = []
         samples.reserveCapacity(options.count)
@@ -74,7 +75,7 @@ struct Ping: ParsableCommand {
             let start = ContinuousClock.now
             try publisher.send(message)
             var back = false
-            while let reply = try subscriber.receive(timeout: .milliseconds(500)) {
+            while let reply = try receiveOrNil(subscriber, timeout: .milliseconds(500)) {
                 let got = reply.bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
                 if got == sequence { back = true; break }
             }
@@ -98,10 +99,10 @@ struct Echo: ParsableCommand {
     @OptionGroup var options: RingOptions
 
     func run() throws {
-        let subscriber = try Subscriber.open(try segment(into), creating: options.shape, wait: options.wait)
-        let publisher = try Publisher.open(try segment(out), creating: options.shape, wait: options.wait)
+        let subscriber = try TopicSubscriber.open(try segment(into), creating: options.shape, wait: options.wait)
+        let publisher = try TopicPublisher.open(try segment(out), creating: options.shape, wait: options.wait)
         report("ready")
-        while let message = try subscriber.receive(timeout: .seconds(5)) {
+        while let message = try receiveOrNil(subscriber, timeout: .seconds(5)) {
             try publisher.send(message.bytes)
         }
     }
@@ -113,7 +114,7 @@ struct Source: ParsableCommand {
     @OptionGroup var options: RingOptions
 
     func run() throws {
-        let publisher = try Publisher.open(try segment(out), creating: options.shape, wait: options.wait)
+        let publisher = try TopicPublisher.open(try segment(out), creating: options.shape, wait: options.wait)
         var message = [UInt8](repeating: 0xA5, count: options.size)
         for sequence in 0..<UInt64(options.count) {
             withUnsafeBytes(of: sequence.littleEndian) { for i in 0..<8 { message[i] = $0[i] } }
@@ -129,7 +130,7 @@ struct Sink: ParsableCommand {
     @OptionGroup var options: RingOptions
 
     func run() throws {
-        let subscriber = try Subscriber.open(try segment(into), creating: options.shape, wait: options.wait)
+        let subscriber = try TopicSubscriber.open(try segment(into), creating: options.shape, wait: options.wait)
         report("ready")
         var received = 0
         var bytes = 0

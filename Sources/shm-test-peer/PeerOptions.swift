@@ -3,7 +3,7 @@ import SharedMemory
 
 /// The kind of ring a peer uses.
 enum Flavour: String, CaseIterable, ExpressibleByArgument {
-    case channel, pubsub
+    case channel, pubsub, topic
 }
 
 /// How a peer waits for its other side.
@@ -40,7 +40,7 @@ struct StreamOptions: ParsableArguments {
     static let maxTimeoutMilliseconds = 3_600_000
 
     @Argument(help: "The ring's segment name.") var name: String
-    @Option(help: "A channel (one receiver) or a publish/subscribe ring.") var flavour: Flavour = .channel
+    @Option(help: "A channel (one receiver), a publish/subscribe ring (one publisher) or a topic (several publishers).") var flavour: Flavour = .channel
     @Option(help: "What a publish/subscribe ring does with a slow subscriber.") var policy: PolicyName = .lossless
     @Option(help: "The data capacity of a ring this peer creates, 4096 to 2^30 bytes (rounded up to a power of two).")
     var capacity: Int = 1 << 16
@@ -97,6 +97,10 @@ struct StreamOptions: ParsableArguments {
 
     var pubsub: PublishSubscribeConfiguration {
         PublishSubscribeConfiguration(ring: ring, subscriberSlots: slots, policy: policy.policy, history: history)
+    }
+
+    var topic: TopicConfiguration {
+        TopicConfiguration(subscriberSlots: slots, policy: policy.policy, ring: ring, history: history)
     }
 
     /// The limit of each send or receive.
