@@ -46,8 +46,13 @@ public struct BridgeConfiguration: Sendable {
     }
     /// Samples kept per DDS endpoint (KEEP_LAST depth, or KEEP_ALL limit); bounded by about 64 MiB.
     public var queueDepth: Int = 64
-    /// How the bridge waits on its local rings (`WaitStrategy.default`: spin briefly, then sleep).
-    public var wait: WaitStrategy = .default
+    /// How the bridge waits on its local rings: `.sleep` by default, a futex
+    /// wait at once. The bridge's threads share the machine's cores with
+    /// Cyclone's network threads and with the local publishers and
+    /// subscribers; a spinning wait (even `.default`'s short spin) takes a
+    /// core from the thread that carries the message on, which costs far more
+    /// than the futex wake-up it saves (see the SharedMemoryBridge article).
+    public var wait: WaitStrategy = .sleep
     /// How long remote peers wait before they declare this bridge gone after a crash.
     public var leaseDuration: Duration = .seconds(10)
 

@@ -16,9 +16,10 @@ struct RingOptions: ParsableArguments {
     @Option(help: "Message size in bytes (at least 8).") var size = 64
     @Option(help: "Messages (round trips or stream length).") var count = 10_000
     @Option(help: "Ring capacity in bytes.") var capacity = 1 << 22
-    @Flag(help: "Spin while waiting (a core busy) instead of the adaptive default.") var spin = false
+    @Flag(help: "Spin while waiting (a core busy) instead of the adaptive default (--wait spin).") var spin = false
+    @Option(help: "How to wait: spin, adaptive (the default) or sleep.") var waitName = "adaptive"
 
-    var wait: WaitStrategy { spin ? .spin : .default }
+    var wait: WaitStrategy { spin || waitName == "spin" ? .spin : waitName == "sleep" ? .sleep : .default }
 
     /// The topic's shape when this end creates it (the bridges usually have).
     var shape: TopicConfiguration {
@@ -28,6 +29,7 @@ struct RingOptions: ParsableArguments {
     func validate() throws {
         guard (4096...(1 << 30)).contains(capacity) else { throw ValidationError("--capacity 4096 to 2^30") }
         guard (8...(capacity / 4 - 64)).contains(size) else { throw ValidationError("--size 8 to a quarter of the capacity") }
+        guard ["spin", "adaptive", "sleep"].contains(waitName) else { throw ValidationError("--wait-name spin, adaptive or sleep") }
         guard (1...100_000_000).contains(count) else { throw ValidationError("--count 1 to 10^8") }
     }
 }

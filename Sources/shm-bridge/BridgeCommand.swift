@@ -30,8 +30,8 @@ struct BridgeCommand: ParsableCommand {
     @Option(help: "Largest message of a ring the bridge creates (default: a quarter of the capacity).") var maxMessage: Int?
     @Option(help: "Publisher slots of a topic the bridge creates, 1 to 64 (the bridge takes one).") var publishers = 16
     @Option(help: "Slow-subscriber policy of a ring the bridge creates: lossless or overwrite.") var policy = "lossless"
-    @Option(help: "How to wait on local rings: spin (a core busy per ring), adaptive (default) or sleep.")
-    var wait = "adaptive"
+    @Option(help: "How to wait on local rings: sleep (a futex wait at once, the default), adaptive (spin briefly first) or spin (a core busy per ring).")
+    var wait = "sleep"
     @Option(help: "Samples kept per DDS writer and reader (KEEP_LAST depth or KEEP_ALL limit), 1 to 100000.")
     var queue = 64
     @Option(help: "Milliseconds before remote peers declare this bridge gone after a crash (100 to 3600000).")
