@@ -23,7 +23,7 @@ skip() { echo "test-bridge: SKIPPED: $*"; exit 0; }
 command -v ip >/dev/null || skip "no ip (iproute2)"
 command -v unshare >/dev/null || skip "no unshare (util-linux)"
 pkg-config --exists CycloneDDS || skip "no Cyclone DDS (apt-get install cyclonedds-dev)"
-[ -x "$bin/shm-bridge" ] && [ -x "$bin/shm-test-peer" ] || { echo "test-bridge: build shm-bridge and shm-test-peer first ($bin)"; exit 1; }
+[ -x "$bin/shm-bridge" ] && [ -x "$bin/shm-test-peer" ] && [ -x "$bin/shm" ] || { echo "test-bridge: build shm-bridge, shm-test-peer and shm first ($bin)"; exit 1; }
 
 work=$(mktemp -d /tmp/shm-bridge-test.XXXXXX)
 tag=$$
@@ -73,7 +73,9 @@ for ns in "$nsa" "$nsb" "$nsl"; do ip -n "$ns" link set lo up; done
 ip -n "$nsa" link set vb-a-$tag up && ip -n "$nsb" link set vb-b-$tag up
 for host in a b w x y z; do mkhost $host; done
 common=(--domain 42 --lease-ms 1000 --stats 0 --publishers 4)
-tp=(--flavour topic)
+# Topic publishers wait (up to 10 s, normally a few ms) until the subscribers
+# present, the bridge's among them, are attached to their ring.
+tp=(--flavour topic --subscriber-wait-ms 10000)
 
 echo "1. interop with a plain C DDS peer on lo"
 bg b1 "$nsl" x "$bin/shm-bridge" --in interop-in --interface lo "${common[@]}"
@@ -192,7 +194,7 @@ ready bx && ready by && ready bz
 n3=3000
 for sub in "xx x loop-x" "yx y loop-x" "zx z loop-x" "xy x loop-y" "yy y loop-y" "zy z loop-y"; do
     set -- $sub
-    bg "r$1" "$nsl" "$2" "$bin/shm-test-peer" receive "$3" "${tp[@]}" --count $n3 --stop-after $((n3 + 1)) --timeout-ms 3000
+    bg "r$1" "$nsl" "$2" "$bin/shm-test-peer" receive "$3" "${tp[@]}" --count $n3 --stop-after $((n3 + 1)) --first-timeout-ms 20000 --timeout-ms 3000
     ready "r$1"
 done
 bg wx "$nsl" w "$peer" read 42 lo shm/loop_hx $n3 8 1000 30
@@ -207,7 +209,13 @@ for r in rxx ryx rzx rxy ryy rzy; do
 done
 check "on the wire: shm/loop_hx exactly $n3 ($(last wx))" "[ \"\$(last wx)\" = 'read $n3 bad 0' ]"
 check "on the wire: shm/loop_hy exactly $n3 ($(last wy))" "[ \"\$(last wy)\" = 'read $n3 bad 0' ]"
+(on "$nsl" z "$bin/shm" list --services --json) >"$work/lz.json" 2>&1
+check "shm list --services on z: loop-x and loop-y bridged" \
+    "[ \$(tr -d ' \n' <'$work/lz.json' | grep -o '\"bridged\":true' | wc -l) = 2 ]"
 stop bx; stop by; stop bz
+(on "$nsl" z "$bin/shm" list --services --json) >"$work/lz2.json" 2>&1
+check "shm list --services on z after the bridge stopped: bridged no more" \
+    "! grep -q '\"bridged\" *: *true' '$work/lz2.json' && grep -q 'loop-x' '$work/lz2.json'"
 grep -h "counters:" "$work/bx.err" "$work/by.err" "$work/bz.err" | sed 's/^/    /'
 check "each bridge sent out only its own host's stream ($n3 messages)" \
     "[ \$(grep -h 'counters: out $n3 msgs' '$work/bx.err' '$work/by.err' | wc -l) = 2 ] && grep -q 'counters: out 0 msgs' '$work/bz.err'"

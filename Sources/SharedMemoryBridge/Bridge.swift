@@ -138,17 +138,22 @@ public final class Bridge: Sendable {
                 }
                 let topic = configuration.topic
                 var own: SenderTag?
+                var marked = false
                 if directions.contains(.in) {
                     // The publisher first: the subscriber then knows which ring to skip.
                     let local = try TopicOutbound(name, creating: topic, wait: configuration.wait)
                     own = local.tag
                     largest = max(largest, local.maxMessageSize)
                     outbound.append((BridgedService(name: serviceName, direction: .in), local))
+                    // One bridge mark per topic and bridge, held as long as the bridge runs.
+                    try local.markBridged()
+                    marked = true
                 }
                 if directions.contains(.out) {
                     let local = try TopicInbound(name, creating: topic, skipping: own, wait: configuration.wait)
                     largest = max(largest, local.maxMessageSize)
                     inbound.append((BridgedService(name: serviceName, direction: .out), local))
+                    if !marked { try local.markBridged() }
                 }
             } catch {
                 throw BridgeError(description: "\(serviceName): \(error)")

@@ -170,6 +170,9 @@ final class TopicInbound: LocalInbound, @unchecked Sendable {
         lossless = info.configuration.policy != .overwrite
     }
 
+    /// Marks the topic bridged while this subscriber lives (``ServiceInfo/bridged``).
+    func markBridged() throws(ChannelError) { try subscriber.markBridged() }
+
     func receive(timeout: Duration) throws(ChannelError) -> LocalMessage? {
         let received: TopicMessage?
         do {
@@ -203,6 +206,9 @@ final class TopicOutbound: LocalOutbound, @unchecked Sendable {
         maxMessageSize = publisher.maxMessageSize
         lossless = info.configuration.policy != .overwrite
     }
+
+    /// Marks the topic bridged while this publisher lives (``ServiceInfo/bridged``).
+    func markBridged() throws(ChannelError) { try publisher.markBridged() }
 
     /// The tag the bridge's own subscriber skips.
     var tag: SenderTag { publisher.tag }

@@ -57,6 +57,10 @@ struct StreamOptions: ParsableArguments {
     @Option(help: "Give up each send or receive after this many milliseconds (default: wait as long as it takes).")
     var timeoutMs: Int?
     @Flag(help: "Print a line for each message sent or received, as it happens.") var printEach = false
+    @Option(help: "A topic's publisher: wait up to this many milliseconds for the present subscribers to attach before the first message (default 1000).")
+    var subscriberWaitMs = 1000
+    @Option(help: "Give up the first receive after this many milliseconds (default: --timeout-ms).")
+    var firstTimeoutMs: Int?
 
     func validate() throws {
         guard (4096...Self.maxCapacity).contains(capacity) else {
@@ -83,6 +87,12 @@ struct StreamOptions: ParsableArguments {
         }
         if let timeoutMs, !(1...Self.maxTimeoutMilliseconds).contains(timeoutMs) {
             throw ValidationError("--timeout-ms must be between 1 and \(Self.maxTimeoutMilliseconds), not \(timeoutMs)")
+        }
+        guard (0...Self.maxTimeoutMilliseconds).contains(subscriberWaitMs) else {
+            throw ValidationError("--subscriber-wait-ms must be between 0 and \(Self.maxTimeoutMilliseconds), not \(subscriberWaitMs)")
+        }
+        if let firstTimeoutMs, !(1...Self.maxTimeoutMilliseconds).contains(firstTimeoutMs) {
+            throw ValidationError("--first-timeout-ms must be between 1 and \(Self.maxTimeoutMilliseconds), not \(firstTimeoutMs)")
         }
         guard (try? SegmentName(name)) != nil else {
             throw ValidationError("\(name.debugDescription) is not a valid segment name")

@@ -74,7 +74,8 @@ struct Receive: ParsableCommand {
     private func receiveTopic(_ name: SegmentName, _ checker: inout StreamChecker) throws(ChannelError) {
         let subscriber = try TopicSubscriber.open(name, creating: options.topic, wait: options.wait.strategy)
         say("ready")
-        while checker.received < limit, let message = try subscriber.receive(timeout: options.timeout) {
+        let first = options.firstTimeoutMs.map { Duration.milliseconds($0) } ?? options.timeout
+        while checker.received < limit, let message = try subscriber.receive(timeout: checker.received == 0 ? first : options.timeout) {
             message.bytes.withUnsafeBytes { checker.accept($0, missed: message.missedBefore) }
             if delay > 0 { usleep(UInt32(delay)) }
         }

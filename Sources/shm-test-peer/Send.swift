@@ -40,7 +40,8 @@ struct Send: ParsableCommand {
                 while hang { sleep(60); _ = sender.capacity }
                 sender.close()
             } else if options.flavour == .topic {
-                let publisher = try TopicPublisher.open(name, creating: options.topic, wait: options.wait.strategy)
+                let publisher = try TopicPublisher.open(name, creating: options.topic, subscriberWait: .milliseconds(options.subscriberWaitMs),
+                                                       wait: options.wait.strategy)
                 try stream(&sent) { (sequence, size) throws(ChannelError) in
                     try send(size, sequence) { (bytes) throws(ChannelError) in try publisher.send(bytes, timeout: options.timeout) }
                 }

@@ -44,6 +44,16 @@ public struct TopicSubscriber: ~Copyable, Sendable {
         return TopicSubscriber(inbox: try ServiceInbox(service: service, owner: false, strategy: wait, skipping: publisher))
     }
 
+    /// Marks the topic as bridged to other machines for as long as this
+    /// subscriber lives: a process that carries the topic elsewhere (`shm-bridge`)
+    /// calls it, and ``ServiceInfo/bridged`` (`shm list --services`) shows it.
+    /// The mark is a lock byte the kernel drops when the process closes the
+    /// topic or dies (see <doc:ServiceProtocol>); no word of the topic changes.
+    /// - Throws: ``ChannelError/busy(_:)`` when all 16 marks are taken.
+    public func markBridged() throws(ChannelError) {
+        try inbox.service.markBridged()
+    }
+
     /// The topic's name.
     public var name: SegmentName { inbox.service.name }
 
