@@ -62,6 +62,10 @@ bg() {
 }
 # ready NAME: waits (up to 10 s) for the line "ready" in NAME's output.
 ready() { for _ in $(seq 100); do grep -q '^ready' "$work/$1.out" 2>/dev/null && return 0; sleep 0.1; done; echo "  $1 never got ready"; cat "$work/$1.err"; return 1; }
+# matched NAME N: waits (up to 20 s) until bridge NAME's DDS writers are matched
+# with N remote readers (its log line "matched readers: N"): from then on what
+# it writes reaches them (VOLATILE: nothing written before a match is kept).
+matched() { for _ in $(seq 200); do grep -q "matched readers: $2\$" "$work/$1.err" 2>/dev/null && return 0; sleep 0.1; done; echo "  $1 never matched $2 readers"; return 1; }
 stop() { local pid; pid=$(eval echo "\$pid_$1"); kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
 check() { if eval "$2"; then echo "  ok: $1"; else echo "  FAIL: $1"; failures=$((failures + 1)); fi; }
 last() { tail -n 1 "$work/$1.out"; }
@@ -105,7 +109,7 @@ bg bb "$nsb" b "$bin/shm-bridge" --in stream --interface vb-b-$tag "${common[@]}
 ready ba && ready bb
 bg rb "$nsb" b "$bin/shm-test-peer" receive stream "${tp[@]}" --count "$count" --stop-after "$count" --timeout-ms 20000
 ready rb
-sleep 2   # discovery across the veth
+matched ba 1   # discovery across the veth
 (on "$nsa" a "$bin/shm-test-peer" send stream "${tp[@]}" --count "$count") >"$work/sa.out" 2>&1
 wait "$pid_rb"
 check "$count checksummed messages A -> B, complete and in order ($(last rb))" \
@@ -133,7 +137,7 @@ bg bb2 "$nsb" b "$bin/shm-bridge" --in restart --interface vb-b-$tag "${common[@
 ready ba2 && ready bb2
 bg rb1 "$nsb" b "$bin/shm-test-peer" receive restart "${tp[@]}" --count $n2 --timeout-ms 4000
 ready rb1
-sleep 2
+matched ba2 1
 bg sa2 "$nsa" a "$bin/shm-test-peer" send restart "${tp[@]}" --count $n2 --pace-us 1000
 sleep 1.5
 kill -9 "$pid_bb2"; wait "$pid_bb2" 2>/dev/null
@@ -160,7 +164,7 @@ ready ba4 && ready bb4
 sizes=(--min-size 4194304 --max-size 6291456 --count 24)
 bg rb4 "$nsb" b "$bin/shm-test-peer" receive big "${tp[@]}" "${big[@]}" "${sizes[@]}" --stop-after 24 --timeout-ms 20000
 ready rb4
-sleep 2
+matched ba4 1
 (on "$nsa" a "$bin/shm-test-peer" send big "${tp[@]}" "${big[@]}" "${sizes[@]}") >"$work/sa4.out" 2>&1
 wait "$pid_rb4"
 check "24 messages of 4 to 6 MiB, intact and in order ($(last rb4))" \
@@ -174,7 +178,7 @@ bg bb5 "$nsb" b "$bin/shm-bridge" --in slow --interface vb-b-$tag --queue 16 "${
 ready ba5 && ready bb5
 bg rb5 "$nsb" b "$bin/shm-test-peer" receive slow "${tp[@]}" "${small[@]}" --count 3000 --stop-after 3000 --delay 1000 --timeout-ms 20000
 ready rb5
-sleep 2
+matched ba5 1
 (on "$nsa" a "$bin/shm-test-peer" send slow "${tp[@]}" "${small[@]}" --count 3000) >"$work/sa5.out" 2>&1
 wait "$pid_rb5"
 stop ba5; stop bb5
@@ -199,7 +203,8 @@ for sub in "xx x loop-x" "yx y loop-x" "zx z loop-x" "xy x loop-y" "yy y loop-y"
 done
 bg wx "$nsl" w "$peer" read 42 lo shm/loop_hx $n3 8 1000 30
 bg wy "$nsl" w "$peer" read 42 lo shm/loop_hy $n3 8 1000 30
-sleep 2
+# Each bridge writes both topics, each read by the two other bridges and a raw reader.
+matched bx 6 && matched by 6
 bg sx "$nsl" x "$bin/shm-test-peer" send loop-x "${tp[@]}" --count $n3
 bg sy "$nsl" y "$bin/shm-test-peer" send loop-y "${tp[@]}" --count $n3
 wait "$pid_sx" "$pid_sy" "$pid_rxx" "$pid_ryx" "$pid_rzx" "$pid_rxy" "$pid_ryy" "$pid_rzy" "$pid_wx" "$pid_wy"

@@ -96,6 +96,7 @@ public final class Bridge: Sendable {
     let participant: DDSParticipant
     let stopFlag = StopFlag()
     let forwarders: [@Sendable () -> Void]
+    let outboundForwarders: [OutboundForwarder]
     let threads = Mutex<[BridgeThread]>([])
 
     /// Opens the local rings and the DDS entities of `configuration`; nothing
@@ -168,6 +169,7 @@ public final class Bridge: Sendable {
             throw BridgeError(description: "\(error)")
         }
         var forwarders: [@Sendable () -> Void] = []
+        var outboundForwarders: [OutboundForwarder] = []
         let counters = self.counters
         do {
             for (service, local) in inbound {
@@ -178,6 +180,7 @@ public final class Bridge: Sendable {
                 let forwarder = try OutboundForwarder(service: service.name, local: local, participant: participant, topic: topic,
                                                       qos: qos, origin: origin, counters: counters, stop: stopFlag)
                 forwarders.append { forwarder.run() }
+                outboundForwarders.append(forwarder)
                 BridgeLog.log(.info, "\(service.name) -> DDS topic \(topicName) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
             }
             for (service, local) in outbound {
@@ -194,6 +197,7 @@ public final class Bridge: Sendable {
             throw BridgeError(description: "\(error)")
         }
         self.forwarders = forwarders
+        self.outboundForwarders = outboundForwarders
         BridgeLog.log(.info, "DDS domain \(configuration.domain), interfaces \(configuration.interfaces.isEmpty ? "(Cyclone's choice)" : configuration.interfaces.joined(separator: ","))")
     }
 
@@ -216,9 +220,10 @@ public final class Bridge: Sendable {
         for thread in running { thread.join() }
     }
 
-    /// The counters now, with the remote participants counted afresh.
+    /// The counters now, with the remote participants and matched readers counted afresh.
     public func snapshot() -> BridgeCountersSnapshot {
         counters.remoteParticipants.store(Int64(participant.remoteParticipants), ordering: .relaxed)
+        counters.matchedReaders.store(Int64(outboundForwarders.reduce(0) { $0 + $1.matchedReaders }), ordering: .relaxed)
         return counters.snapshot
     }
 }

@@ -92,6 +92,7 @@ struct BridgeCommand: ParsableCommand {
 
         var lastStats = ContinuousClock.now
         var lastParticipants = 0
+        var lastMatched = 0
         while true {
             var timeout = timespec(tv_sec: 0, tv_nsec: 500_000_000)
             let signal = sigtimedwait(&signals, nil, &timeout)
@@ -103,6 +104,10 @@ struct BridgeCommand: ParsableCommand {
             if snapshot.remoteParticipants != lastParticipants {
                 BridgeLog.log(.info, "remote participants: \(snapshot.remoteParticipants)")
                 lastParticipants = snapshot.remoteParticipants
+            }
+            if snapshot.matchedReaders != lastMatched {
+                BridgeLog.log(.info, "matched readers: \(snapshot.matchedReaders)")
+                lastMatched = snapshot.matchedReaders
             }
             if stats > 0, ContinuousClock.now - lastStats >= .seconds(stats) {
                 lastStats = ContinuousClock.now
