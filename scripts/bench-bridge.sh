@@ -3,9 +3,10 @@
 # namespaces joined by a veth pair, each with its own /dev/shm) beside a plain
 # Cyclone DDS C pair (Tests/DDSPeer/dds_bench.c) with the same sample type and
 # QoS (RELIABLE, KEEP_ALL, 64 samples) between the same namespaces, same run.
-#   bridged round trip: ping (A) -> ring -> bridge A -> DDS -> bridge B -> ring
-#                       -> echo (B) -> ring -> bridge B -> DDS -> bridge A -> ring -> ping
-#   bridged throughput: source (A) -> ring -> bridge A -> DDS -> bridge B -> ring -> sink (B)
+#   bridged round trip: ping (A) -> topic -> bridge A -> DDS -> bridge B -> topic
+#                       -> echo (B) -> topic -> bridge B -> DDS -> bridge A -> topic -> ping
+#   bridged throughput: source (A) -> topic -> bridge A -> DDS -> bridge B -> topic -> sink (B)
+# (local topics of several publishers, which the bridges create, 4 publisher slots each)
 # Needs root. Usage: scripts/bench-bridge.sh [BIN_DIR]  (default .build/release,
 # else .build/debug). ROUNDS, STREAM64 and STREAM1M set the counts.
 set -u
