@@ -3,9 +3,10 @@
 # namespaces joined by a veth pair, each with its own /dev/shm) beside a plain
 # Cyclone DDS C pair (Tests/DDSPeer/dds_bench.c) with the same sample type and
 # QoS (RELIABLE, KEEP_ALL, 64 samples) between the same namespaces, same run.
-#   bridged round trip: ping (A) -> ring -> bridge A -> DDS -> bridge B -> ring
-#                       -> echo (B) -> ring -> bridge B -> DDS -> bridge A -> ring -> ping
-#   bridged throughput: source (A) -> ring -> bridge A -> DDS -> bridge B -> ring -> sink (B)
+#   bridged round trip: ping (A) -> topic -> bridge A -> DDS -> bridge B -> topic
+#                       -> echo (B) -> topic -> bridge B -> DDS -> bridge A -> topic -> ping
+#   bridged throughput: source (A) -> topic -> bridge A -> DDS -> bridge B -> topic -> sink (B)
+# (local topics of several publishers, which the bridges create, 4 publisher slots each)
 # Needs root. Usage: scripts/bench-bridge.sh [BIN_DIR]  (default .build/release,
 # else .build/debug). ROUNDS, STREAM64 and STREAM1M set the counts.
 set -u
@@ -13,9 +14,13 @@ cd "$(dirname "$0")/.."
 root=$PWD
 bin="${1:-}"
 if [ -z "$bin" ]; then bin=$root/.build/release; [ -x "$bin/shm-bridge-bench" ] || bin=$root/.build/debug; fi
-# WAIT=spin makes the bridges and the local ends spin on their rings (a core each).
-spin=(); [ "${WAIT:-}" = spin ] && spin=(--spin)
-bwait=(); [ "${WAIT:-}" = spin ] && bwait=(--wait spin)
+# The local ends sleep on their rings by default, as the raw pair sleeps in
+# its waitsets, and the round trip is measured a second time with adaptive
+# ends (shm's default, a short spin first). WAIT=spin|adaptive|sleep sets the
+# bridges' and the local ends' waits (one round-trip row), BRIDGE_WAIT the
+# bridges' alone (their default: sleep); ONLY=rtt skips the throughput rows.
+spin=(); [ -n "${WAIT:-}" ] && spin=(--wait-name "$WAIT")
+bwait=(); [ -n "${BRIDGE_WAIT:-${WAIT:-}}" ] && bwait=(--wait "${BRIDGE_WAIT:-$WAIT}")
 rounds="${ROUNDS:-5000}" stream64="${STREAM64:-200000}" stream1m="${STREAM1M:-400}"
 [ "$(id -u)" = 0 ] || { echo "bench-bridge: needs root for namespaces"; exit 1; }
 [ -x "$bin/shm-bridge" ] && [ -x "$bin/shm-bridge-bench" ] || { echo "bench-bridge: build shm-bridge and shm-bridge-bench ($bin)"; exit 1; }
@@ -55,18 +60,25 @@ ia=(--interface vbb-a-$tag) ib=(--interface vbb-b-$tag)
 # as in the raw pair (the bridge cuts its queue to about 64 MiB of largest
 # messages); 8 MiB rings (2 MiB largest message, queue 32) for 1 MiB messages.
 ring=(--capacity 1048576)
-brg=(--capacity 1048576 --domain 42 --quiet)
+brg=(--capacity 1048576 --domain 42 --quiet --publishers 4)
 bigring=(--capacity 8388608)
-bigbrg=(--capacity 8388608 --domain 42 --quiet)
+bigbrg=(--capacity 8388608 --domain 42 --quiet --publishers 4)
 
-# Round trips, 64 B
-bg ea "$nsa" a "$bin/shm-bridge" --out ping --in pong "${ia[@]}" "${brg[@]}" "${bwait[@]}"
-bg eb "$nsb" b "$bin/shm-bridge" --in ping --out pong "${ib[@]}" "${brg[@]}" "${bwait[@]}"
-ready ea; ready eb
-bg echo "$nsb" b "$bin/shm-bridge-bench" echo ping pong "${ring[@]}" --size 64 "${spin[@]}"
-ready echo; sleep 2
-bridged_rtt=$(fg ping "$nsa" a "$bin/shm-bridge-bench" ping ping pong "${ring[@]}" --size 64 --count "$rounds" "${spin[@]}")
-stopall
+# Round trips, 64 B: the local ends wait as WAIT says, then (without WAIT) adaptive too.
+rtt() {  # rtt ENDS_WAIT -> the ping line
+    local ends=(); [ -n "$1" ] && ends=(--wait-name "$1")
+    bg ea "$nsa" a "$bin/shm-bridge" --out ping --in pong "${ia[@]}" "${brg[@]}" "${bwait[@]}"
+    bg eb "$nsb" b "$bin/shm-bridge" --in ping --out pong "${ib[@]}" "${brg[@]}" "${bwait[@]}"
+    ready ea; ready eb
+    bg echo "$nsb" b "$bin/shm-bridge-bench" echo ping pong "${ring[@]}" --size 64 "${ends[@]}"
+    ready echo; sleep 2
+    fg ping "$nsa" a "$bin/shm-bridge-bench" ping ping pong "${ring[@]}" --size 64 --count "$rounds" "${ends[@]}"
+    stopall
+}
+ends_wait=${WAIT:-sleep}
+bridged_rtt=$(rtt "$ends_wait")
+adaptive_rtt=""
+[ -z "${WAIT:-}" ] && adaptive_rtt=$(rtt adaptive)
 bg pong "$nsb" b "$raw" pong 42 vbb-b-$tag 64 "$rounds"
 ready pong; sleep 1
 raw_rtt=$(fg rawping "$nsa" a "$raw" ping 42 vbb-a-$tag 64 "$rounds")
@@ -91,19 +103,28 @@ stream() {  # stream SIZE COUNT -> "bridged_line|raw_line"
     stopall
     echo "$bridged|$rawline"
 }
-t64=$(stream 64 "$stream64")
-t1m=$(stream 1048576 "$stream1m")
+t64="|" t1m="|"
+if [ "${ONLY:-}" != rtt ]; then
+    t64=$(stream 64 "$stream64")
+    t1m=$(stream 1048576 "$stream1m")
+fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-echo "bench-bridge: two network namespaces over veth, Cyclone DDS $(pkg-config --modversion CycloneDDS), binaries $bin, ring waits ${WAIT:-adaptive} (round trips)"
+echo "bench-bridge: two network namespaces over veth, Cyclone DDS $(pkg-config --modversion CycloneDDS), binaries $bin, local ends' ring waits ${WAIT:-sleep}, the bridges' ${BRIDGE_WAIT:-${WAIT:-sleep}}"
 printf "%-34s %14s %14s %8s\n" "row" "shm-bridge" "raw DDS (C)" "ratio"
 b=$(field "$bridged_rtt" median_us) r=$(field "$raw_rtt" median_us)
 printf "%-34s %14s %14s %8s\n" "64 B round trip, median (us)" "$b" "$r" "$(ratio "$b" "$r")"
 b=$(field "$bridged_rtt" p99_us) r=$(field "$raw_rtt" p99_us)
 printf "%-34s %14s %14s %8s\n" "64 B round trip, p99 (us)" "$b" "$r" "$(ratio "$b" "$r")"
+if [ -n "$adaptive_rtt" ]; then
+    b=$(field "$adaptive_rtt" median_us) r=$(field "$raw_rtt" median_us)
+    printf "%-34s %14s %14s %8s\n" "  ends adaptive, median (us)" "$b" "$r" "$(ratio "$b" "$r")"
+    b=$(field "$adaptive_rtt" p99_us) r=$(field "$raw_rtt" p99_us)
+    printf "%-34s %14s %14s %8s\n" "  ends adaptive, p99 (us)" "$b" "$r" "$(ratio "$b" "$r")"
+fi
 b=$(field "${t64%%|*}" msgs_per_s) r=$(field "${t64##*|}" msgs_per_s)
 printf "%-34s %14s %14s %8s\n" "64 B throughput (msgs/s)" "$b" "$r" "$(ratio "$b" "$r")"
 b=$(field "${t1m%%|*}" MiB_per_s) r=$(field "${t1m##*|}" MiB_per_s)
 printf "%-34s %14s %14s %8s\n" "1 MiB throughput (MiB/s)" "$b" "$r" "$(ratio "$b" "$r")"
 echo "(latency ratio: bridged / raw, lower is better; throughput ratio: bridged / raw, higher is better)"
-echo "raw lines: ${bridged_rtt} | ${raw_rtt} | ${t64} | ${t1m}"
+echo "raw lines: ${bridged_rtt} | ${adaptive_rtt} | ${raw_rtt} | ${t64} | ${t1m}"

@@ -1,11 +1,16 @@
 #!/bin/bash
 # Tests of shm-bridge over Cyclone DDS, with no traffic leaving the machine:
-#   1. interop on lo with a plain C DDS peer (Tests/DDSPeer/dds_peer.c), both ways;
+#   1. interop on lo with a plain C DDS peer (Tests/DDSPeer/dds_peer.c), both ways
+#      (a topic the bridge creates, and an existing single-publisher ring);
 #   2. two "hosts" (network namespaces joined by a veth pair, each with its own
 #      /dev/shm): BRIDGE_COUNT (default 100000) checksummed messages in order,
 #      complete; then host B's bridge killed (SIGKILL) and restarted mid-stream;
-#   3. loop freedom: three bridges in one domain, two streams, each message
-#      delivered exactly once per remote subscriber and once on the wire.
+#   3. loop freedom: three bridges in one domain, each with --both on two
+#      topics, two streams: each message delivered exactly once per remote
+#      subscriber, never back to its own host, and once on the wire.
+# The local publishers and subscribers are shm-test-peer --flavour topic
+# (several publishers per name; the bridge holds one publisher and one
+# subscriber, which skips the bridge's own publisher).
 # Needs root (namespaces, mounts); skipped with the reason otherwise.
 # Usage: scripts/test-bridge.sh [BIN_DIR]   (default .build/debug)
 set -u
@@ -18,7 +23,7 @@ skip() { echo "test-bridge: SKIPPED: $*"; exit 0; }
 command -v ip >/dev/null || skip "no ip (iproute2)"
 command -v unshare >/dev/null || skip "no unshare (util-linux)"
 pkg-config --exists CycloneDDS || skip "no Cyclone DDS (apt-get install cyclonedds-dev)"
-[ -x "$bin/shm-bridge" ] && [ -x "$bin/shm-test-peer" ] || { echo "test-bridge: build shm-bridge and shm-test-peer first ($bin)"; exit 1; }
+[ -x "$bin/shm-bridge" ] && [ -x "$bin/shm-test-peer" ] && [ -x "$bin/shm" ] || { echo "test-bridge: build shm-bridge, shm-test-peer and shm first ($bin)"; exit 1; }
 
 work=$(mktemp -d /tmp/shm-bridge-test.XXXXXX)
 tag=$$
@@ -57,6 +62,10 @@ bg() {
 }
 # ready NAME: waits (up to 10 s) for the line "ready" in NAME's output.
 ready() { for _ in $(seq 100); do grep -q '^ready' "$work/$1.out" 2>/dev/null && return 0; sleep 0.1; done; echo "  $1 never got ready"; cat "$work/$1.err"; return 1; }
+# matched NAME N: waits (up to 20 s) until bridge NAME's DDS writers are matched
+# with N remote readers (its log line "matched readers: N"): from then on what
+# it writes reaches them (VOLATILE: nothing written before a match is kept).
+matched() { for _ in $(seq 200); do grep -q "matched readers: $2\$" "$work/$1.err" 2>/dev/null && return 0; sleep 0.1; done; echo "  $1 never matched $2 readers"; return 1; }
 stop() { local pid; pid=$(eval echo "\$pid_$1"); kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
 check() { if eval "$2"; then echo "  ok: $1"; else echo "  FAIL: $1"; failures=$((failures + 1)); fi; }
 last() { tail -n 1 "$work/$1.out"; }
@@ -67,43 +76,48 @@ ip -n "$nsa" addr add 10.77.0.1/24 dev vb-a-$tag && ip -n "$nsb" addr add 10.77.
 for ns in "$nsa" "$nsb" "$nsl"; do ip -n "$ns" link set lo up; done
 ip -n "$nsa" link set vb-a-$tag up && ip -n "$nsb" link set vb-b-$tag up
 for host in a b w x y z; do mkhost $host; done
-common=(--domain 42 --lease-ms 1000 --stats 0)
+common=(--domain 42 --lease-ms 1000 --stats 0 --publishers 4)
+# Topic publishers wait (up to 10 s, normally a few ms) until the subscribers
+# present, the bridge's among them, are attached to their ring.
+tp=(--flavour topic --subscriber-wait-ms 10000)
 
 echo "1. interop with a plain C DDS peer on lo"
 bg b1 "$nsl" x "$bin/shm-bridge" --in interop-in --interface lo "${common[@]}"
 ready b1
-bg r1 "$nsl" x "$bin/shm-test-peer" receive interop-in --flavour pubsub --count 2000 --stop-after 2000 --timeout-ms 15000
+bg r1 "$nsl" x "$bin/shm-test-peer" receive interop-in --flavour topic --count 2000 --stop-after 2000 --timeout-ms 15000
 ready r1
 bg p1 "$nsl" y "$peer" write 42 lo shm/interop_hin 2000 8 1000 10
 wait "$pid_p1"; wait "$pid_r1"
 check "dds_peer write -> shm-bridge --in -> subscriber: 2000 intact, in order ($(last r1))" \
     "[ \"\$(last r1)\" = 'received 2000 first 0 last 1999 missed 0 problems 0' ]"
 stop b1
+# A single-publisher ring that exists before the bridge starts is bridged as it is.
+bg s2 "$nsl" x "$bin/shm-test-peer" send interop-out --flavour pubsub --count 2000 --start-delay 3000
+ready s2
 bg b2 "$nsl" x "$bin/shm-bridge" --out interop-out --interface lo "${common[@]}"
 ready b2
 bg d2 "$nsl" y "$peer" read 42 lo shm/interop_hout 2000 8 1000 20
-sleep 1.5
-(on "$nsl" x "$bin/shm-test-peer" send interop-out --flavour pubsub --count 2000) >"$work/s2.out" 2>&1
-wait "$pid_d2"
-check "publisher -> shm-bridge --out -> dds_peer read: exactly 2000 intact, in order ($(last d2))" \
+wait "$pid_s2" "$pid_d2"
+check "existing single-publisher ring -> shm-bridge --out -> dds_peer read: exactly 2000 intact, in order ($(last d2))" \
     "[ \"\$(last d2)\" = 'read 2000 bad 0' ]"
+check "the bridge joined the ring as a single-publisher ring" "! grep -q 'error' '$work/b2.err'"
 stop b2
 
 echo "2. two hosts joined by a veth pair, $count messages"
 bg ba "$nsa" a "$bin/shm-bridge" --out stream --interface vb-a-$tag "${common[@]}"
 bg bb "$nsb" b "$bin/shm-bridge" --in stream --interface vb-b-$tag "${common[@]}"
 ready ba && ready bb
-bg rb "$nsb" b "$bin/shm-test-peer" receive stream --flavour pubsub --count "$count" --stop-after "$count" --timeout-ms 20000
+bg rb "$nsb" b "$bin/shm-test-peer" receive stream "${tp[@]}" --count "$count" --stop-after "$count" --timeout-ms 20000
 ready rb
-sleep 2   # discovery across the veth
-(on "$nsa" a "$bin/shm-test-peer" send stream --flavour pubsub --count "$count") >"$work/sa.out" 2>&1
+matched ba 1   # discovery across the veth
+(on "$nsa" a "$bin/shm-test-peer" send stream "${tp[@]}" --count "$count") >"$work/sa.out" 2>&1
 wait "$pid_rb"
 check "$count checksummed messages A -> B, complete and in order ($(last rb))" \
     "[ \"\$(last rb)\" = 'received $count first 0 last $((count - 1)) missed 0 problems 0' ]"
 # A's publisher closed the ring; a new one continues the stream and A's bridge joins again.
-bg rb0 "$nsb" b "$bin/shm-test-peer" receive stream --flavour pubsub --count $((count + 100)) --stop-after 100 --timeout-ms 15000
+bg rb0 "$nsb" b "$bin/shm-test-peer" receive stream "${tp[@]}" --count $((count + 100)) --stop-after 100 --timeout-ms 15000
 ready rb0
-(on "$nsa" a "$bin/shm-test-peer" send stream --flavour pubsub --from "$count" --count $((count + 100)) --start-delay 1500) >"$work/sa0.out" 2>&1
+(on "$nsa" a "$bin/shm-test-peer" send stream "${tp[@]}" --from "$count" --count $((count + 100)) --start-delay 1500) >"$work/sa0.out" 2>&1
 wait "$pid_rb0"
 check "a new publisher on A after the first closed: the bridge joins again ($(last rb0))" \
     "[ \"\$(last rb0)\" = 'received 100 first $count last $((count + 99)) missed 0 problems 0' ]"
@@ -121,16 +135,16 @@ n2=4000
 bg ba2 "$nsa" a "$bin/shm-bridge" --out restart --interface vb-a-$tag "${common[@]}"
 bg bb2 "$nsb" b "$bin/shm-bridge" --in restart --interface vb-b-$tag "${common[@]}"
 ready ba2 && ready bb2
-bg rb1 "$nsb" b "$bin/shm-test-peer" receive restart --flavour pubsub --count $n2 --timeout-ms 4000
+bg rb1 "$nsb" b "$bin/shm-test-peer" receive restart "${tp[@]}" --count $n2 --timeout-ms 4000
 ready rb1
-sleep 2
-bg sa2 "$nsa" a "$bin/shm-test-peer" send restart --flavour pubsub --count $n2 --pace-us 1000
+matched ba2 1
+bg sa2 "$nsa" a "$bin/shm-test-peer" send restart "${tp[@]}" --count $n2 --pace-us 1000
 sleep 1.5
 kill -9 "$pid_bb2"; wait "$pid_bb2" 2>/dev/null
 sleep 0.5
 bg bb3 "$nsb" b "$bin/shm-bridge" --in restart --interface vb-b-$tag "${common[@]}"
 ready bb3
-bg rb2 "$nsb" b "$bin/shm-test-peer" receive restart --flavour pubsub --count $n2 --timeout-ms 4000
+bg rb2 "$nsb" b "$bin/shm-test-peer" receive restart "${tp[@]}" --count $n2 --timeout-ms 4000
 wait "$pid_sa2"; wait "$pid_rb1"; wait "$pid_rb2"
 first_part=$(last rb1) second_part=$(last rb2)
 echo "    before the kill: $first_part"
@@ -148,10 +162,10 @@ bg ba4 "$nsa" a "$bin/shm-bridge" --out big --interface vb-a-$tag "${big[@]}" "$
 bg bb4 "$nsb" b "$bin/shm-bridge" --in big --interface vb-b-$tag "${big[@]}" "${common[@]}"
 ready ba4 && ready bb4
 sizes=(--min-size 4194304 --max-size 6291456 --count 24)
-bg rb4 "$nsb" b "$bin/shm-test-peer" receive big --flavour pubsub "${big[@]}" "${sizes[@]}" --stop-after 24 --timeout-ms 20000
+bg rb4 "$nsb" b "$bin/shm-test-peer" receive big "${tp[@]}" "${big[@]}" "${sizes[@]}" --stop-after 24 --timeout-ms 20000
 ready rb4
-sleep 2
-(on "$nsa" a "$bin/shm-test-peer" send big --flavour pubsub "${big[@]}" "${sizes[@]}") >"$work/sa4.out" 2>&1
+matched ba4 1
+(on "$nsa" a "$bin/shm-test-peer" send big "${tp[@]}" "${big[@]}" "${sizes[@]}") >"$work/sa4.out" 2>&1
 wait "$pid_rb4"
 check "24 messages of 4 to 6 MiB, intact and in order ($(last rb4))" \
     "[ \"\$(last rb4)\" = 'received 24 first 0 last 23 missed 0 problems 0' ]"
@@ -162,10 +176,10 @@ small=(--capacity 65536)
 bg ba5 "$nsa" a "$bin/shm-bridge" --out slow --interface vb-a-$tag --queue 16 "${small[@]}" "${common[@]}"
 bg bb5 "$nsb" b "$bin/shm-bridge" --in slow --interface vb-b-$tag --queue 16 "${small[@]}" "${common[@]}"
 ready ba5 && ready bb5
-bg rb5 "$nsb" b "$bin/shm-test-peer" receive slow --flavour pubsub "${small[@]}" --count 3000 --stop-after 3000 --delay 1000 --timeout-ms 20000
+bg rb5 "$nsb" b "$bin/shm-test-peer" receive slow "${tp[@]}" "${small[@]}" --count 3000 --stop-after 3000 --delay 1000 --timeout-ms 20000
 ready rb5
-sleep 2
-(on "$nsa" a "$bin/shm-test-peer" send slow --flavour pubsub "${small[@]}" --count 3000) >"$work/sa5.out" 2>&1
+matched ba5 1
+(on "$nsa" a "$bin/shm-test-peer" send slow "${tp[@]}" "${small[@]}" --count 3000) >"$work/sa5.out" 2>&1
 wait "$pid_rb5"
 stop ba5; stop bb5
 check "3000 through a slow subscriber, complete and in order ($(last rb5))" \
@@ -173,33 +187,43 @@ check "3000 through a slow subscriber, complete and in order ($(last rb5))" \
 blocked=$(sed -n 's/.*write-blocked \([0-9]*\).*/\1/p' "$work/ba5.err" | tail -n 1)
 check "A's DDS writer was held back (write-blocked $blocked > 0): back-pressure crossed the network" "[ \"\${blocked:-0}\" -gt 0 ]"
 
-echo "3. loop freedom: three bridges in one domain (lo), two streams"
-# x publishes loop-x (bridged out), y and z republish it; y publishes loop-y,
-# x and z republish it. A raw DDS reader counts every sample on the wire.
-bg bx "$nsl" x "$bin/shm-bridge" --out loop-x --in loop-y --interface lo "${common[@]}"
-bg by "$nsl" y "$bin/shm-bridge" --out loop-y --in loop-x --interface lo "${common[@]}"
-bg bz "$nsl" z "$bin/shm-bridge" --in loop-x --in loop-y --interface lo "${common[@]}"
+echo "3. loop freedom: three bridges in one domain (lo), each --both on two topics"
+# x publishes loop-x, y publishes loop-y; every bridge bridges both topics both
+# ways. Subscribers on every host, the publisher's own included (nothing may
+# come back to it); a raw DDS reader counts every sample on the wire.
+for h in x y z; do
+    bg "b$h" "$nsl" "$h" "$bin/shm-bridge" --both loop-x --both loop-y --interface lo "${common[@]}"
+done
 ready bx && ready by && ready bz
 n3=3000
-for sub in "yx y loop-x" "zx z loop-x" "xy x loop-y" "zy z loop-y"; do
+for sub in "xx x loop-x" "yx y loop-x" "zx z loop-x" "xy x loop-y" "yy y loop-y" "zy z loop-y"; do
     set -- $sub
-    bg "r$1" "$nsl" "$2" "$bin/shm-test-peer" receive "$3" --flavour pubsub --count $n3 --stop-after $((n3 + 1)) --timeout-ms 3000
+    bg "r$1" "$nsl" "$2" "$bin/shm-test-peer" receive "$3" "${tp[@]}" --count $n3 --stop-after $((n3 + 1)) --first-timeout-ms 20000 --timeout-ms 3000
     ready "r$1"
 done
 bg wx "$nsl" w "$peer" read 42 lo shm/loop_hx $n3 8 1000 30
 bg wy "$nsl" w "$peer" read 42 lo shm/loop_hy $n3 8 1000 30
-sleep 2
-bg sx "$nsl" x "$bin/shm-test-peer" send loop-x --flavour pubsub --count $n3
-bg sy "$nsl" y "$bin/shm-test-peer" send loop-y --flavour pubsub --count $n3
-wait "$pid_sx" "$pid_sy" "$pid_ryx" "$pid_rzx" "$pid_rxy" "$pid_rzy" "$pid_wx" "$pid_wy"
-for r in ryx rzx rxy rzy; do
+# Each bridge writes both topics, each read by the two other bridges and a raw reader.
+matched bx 6 && matched by 6
+bg sx "$nsl" x "$bin/shm-test-peer" send loop-x "${tp[@]}" --count $n3
+bg sy "$nsl" y "$bin/shm-test-peer" send loop-y "${tp[@]}" --count $n3
+wait "$pid_sx" "$pid_sy" "$pid_rxx" "$pid_ryx" "$pid_rzx" "$pid_rxy" "$pid_ryy" "$pid_rzy" "$pid_wx" "$pid_wy"
+for r in rxx ryx rzx rxy ryy rzy; do
     check "$r: exactly $n3, once each, in order ($(last $r))" \
         "[ \"\$(last $r)\" = 'received $n3 first 0 last $((n3 - 1)) missed 0 problems 0; error: the wait timed out' ]"
 done
 check "on the wire: shm/loop_hx exactly $n3 ($(last wx))" "[ \"\$(last wx)\" = 'read $n3 bad 0' ]"
 check "on the wire: shm/loop_hy exactly $n3 ($(last wy))" "[ \"\$(last wy)\" = 'read $n3 bad 0' ]"
+(on "$nsl" z "$bin/shm" list --services --json) >"$work/lz.json" 2>&1
+check "shm list --services on z: loop-x and loop-y bridged" \
+    "[ \$(tr -d ' \n' <'$work/lz.json' | grep -o '\"bridged\":true' | wc -l) = 2 ]"
 stop bx; stop by; stop bz
+(on "$nsl" z "$bin/shm" list --services --json) >"$work/lz2.json" 2>&1
+check "shm list --services on z after the bridge stopped: bridged no more" \
+    "! grep -q '\"bridged\" *: *true' '$work/lz2.json' && grep -q 'loop-x' '$work/lz2.json'"
 grep -h "counters:" "$work/bx.err" "$work/by.err" "$work/bz.err" | sed 's/^/    /'
+check "each bridge sent out only its own host's stream ($n3 messages)" \
+    "[ \$(grep -h 'counters: out $n3 msgs' '$work/bx.err' '$work/by.err' | wc -l) = 2 ] && grep -q 'counters: out 0 msgs' '$work/bz.err'"
 
 echo "test-bridge: $((  $(date +%s) - start )) s, $failures failures"
 [ $failures = 0 ]

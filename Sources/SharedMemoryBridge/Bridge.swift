@@ -27,7 +27,8 @@ public struct BridgedService: Hashable, Sendable {
 /// Everything a bridge needs to start.
 public struct BridgeConfiguration: Sendable {
     /// The services and their directions. A name appears at most once per
-    /// direction; one name both ways needs topics of several publishers.
+    /// direction; a name both ways must be a topic (the bridge's subscriber
+    /// skips its own publisher), not a single-publisher ring.
     public var services: [BridgedService]
     /// The DDS domain id; 42 by default (0 is ROS 2's).
     public var domain: UInt32 = 42
@@ -35,10 +36,23 @@ public struct BridgeConfiguration: Sendable {
     public var interfaces: [String] = []
     /// The shape of a local ring the bridge has to create (it joins an existing one as it is).
     public var ring: PublishSubscribeConfiguration = PublishSubscribeConfiguration()
+    /// Publisher slots of a topic the bridge has to create (1 of them is the bridge's).
+    public var maxPublishers: Int = 16
+
+    /// The topic the bridge creates for a name that does not exist: ``ring``'s
+    /// ring, subscriber slots and policy, ``maxPublishers`` publishers, no history.
+    public var topic: TopicConfiguration {
+        TopicConfiguration(maxPublishers: maxPublishers, subscriberSlots: ring.subscriberSlots, policy: ring.policy, ring: ring.ring)
+    }
     /// Samples kept per DDS endpoint (KEEP_LAST depth, or KEEP_ALL limit); bounded by about 64 MiB.
     public var queueDepth: Int = 64
-    /// How the bridge waits on its local rings (`WaitStrategy.default`: spin briefly, then sleep).
-    public var wait: WaitStrategy = .default
+    /// How the bridge waits on its local rings: `.sleep` by default, a futex
+    /// wait at once. The bridge's threads share the machine's cores with
+    /// Cyclone's network threads and with the local publishers and
+    /// subscribers; a spinning wait (even `.default`'s short spin) takes a
+    /// core from the thread that carries the message on, which costs far more
+    /// than the futex wake-up it saves (see the SharedMemoryBridge article).
+    public var wait: WaitStrategy = .sleep
     /// How long remote peers wait before they declare this bridge gone after a crash.
     public var leaseDuration: Duration = .seconds(10)
 
@@ -56,9 +70,6 @@ public struct BridgeConfiguration: Sendable {
         let outs = services.filter { $0.direction == .out }.map(\.name)
         let ins = services.filter { $0.direction == .in }.map(\.name)
         if Set(outs).count != outs.count || Set(ins).count != ins.count { return "a service is named twice in one direction" }
-        if let both = Set(outs).intersection(ins).first {
-            return "\(both) in both directions needs topics of several publishers (a bridge cannot tell its own messages apart in a single-publisher ring); bridge it one way on each host"
-        }
         guard domain <= 230 else { return "DDS domain \(domain); 0 to 230 are possible" }
         for interface in interfaces {
             if let problem = DDSDomainConfiguration.problem(withInterface: interface) { return problem }
@@ -85,6 +96,7 @@ public final class Bridge: Sendable {
     let participant: DDSParticipant
     let stopFlag = StopFlag()
     let forwarders: [@Sendable () -> Void]
+    let outboundForwarders: [OutboundForwarder]
     let threads = Mutex<[BridgeThread]>([])
 
     /// Opens the local rings and the DDS entities of `configuration`; nothing
@@ -99,24 +111,53 @@ public final class Bridge: Sendable {
         var inbound: [(BridgedService, LocalInbound)] = []
         var outbound: [(BridgedService, LocalOutbound)] = []
         var largest = 0
-        for service in configuration.services {
+        var names: [String] = []
+        for service in configuration.services where !names.contains(service.name) { names.append(service.name) }
+        for serviceName in names {
+            let directions = Set(configuration.services.filter { $0.name == serviceName }.map(\.direction))
             let name: SegmentName
-            do { name = try SegmentName(service.name) } catch {
-                throw BridgeError(description: "\(service.name): \(error)")
+            do { name = try SegmentName(serviceName) } catch {
+                throw BridgeError(description: "\(serviceName): \(error)")
             }
             do {
-                switch service.direction {
-                case .out:
-                    let local = try RingInbound(name, shape: shape)
+                // A single-publisher ring that exists already is joined as it is (one
+                // direction only); everything else is a topic, created if need be.
+                if (try? ChannelStatus.read(name)) != nil {
+                    guard directions.count == 1 else {
+                        throw ChannelError.badChannel("a single-publisher ring cannot be bridged both ways (a bridge could not tell its own messages apart); use a topic")
+                    }
+                    if directions.contains(.out) {
+                        let local = try RingInbound(name, shape: shape)
+                        largest = max(largest, local.maxMessageSize)
+                        inbound.append((BridgedService(name: serviceName, direction: .out), local))
+                    } else {
+                        let local = try RingOutbound(name, shape: shape)
+                        largest = max(largest, local.maxMessageSize)
+                        outbound.append((BridgedService(name: serviceName, direction: .in), local))
+                    }
+                    continue
+                }
+                let topic = configuration.topic
+                var own: SenderTag?
+                var marked = false
+                if directions.contains(.in) {
+                    // The publisher first: the subscriber then knows which ring to skip.
+                    let local = try TopicOutbound(name, creating: topic, wait: configuration.wait)
+                    own = local.tag
                     largest = max(largest, local.maxMessageSize)
-                    inbound.append((service, local))
-                case .in:
-                    let local = try RingOutbound(name, shape: shape)
+                    outbound.append((BridgedService(name: serviceName, direction: .in), local))
+                    // One bridge mark per topic and bridge, held as long as the bridge runs.
+                    try local.markBridged()
+                    marked = true
+                }
+                if directions.contains(.out) {
+                    let local = try TopicInbound(name, creating: topic, skipping: own, wait: configuration.wait)
                     largest = max(largest, local.maxMessageSize)
-                    outbound.append((service, local))
+                    inbound.append((BridgedService(name: serviceName, direction: .out), local))
+                    if !marked { try local.markBridged() }
                 }
             } catch {
-                throw BridgeError(description: "\(service.name): \(error)")
+                throw BridgeError(description: "\(serviceName): \(error)")
             }
         }
         let domainConfiguration = DDSDomainConfiguration(
@@ -128,6 +169,7 @@ public final class Bridge: Sendable {
             throw BridgeError(description: "\(error)")
         }
         var forwarders: [@Sendable () -> Void] = []
+        var outboundForwarders: [OutboundForwarder] = []
         let counters = self.counters
         do {
             for (service, local) in inbound {
@@ -138,6 +180,7 @@ public final class Bridge: Sendable {
                 let forwarder = try OutboundForwarder(service: service.name, local: local, participant: participant, topic: topic,
                                                       qos: qos, origin: origin, counters: counters, stop: stopFlag)
                 forwarders.append { forwarder.run() }
+                outboundForwarders.append(forwarder)
                 BridgeLog.log(.info, "\(service.name) -> DDS topic \(topicName) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
             }
             for (service, local) in outbound {
@@ -154,6 +197,7 @@ public final class Bridge: Sendable {
             throw BridgeError(description: "\(error)")
         }
         self.forwarders = forwarders
+        self.outboundForwarders = outboundForwarders
         BridgeLog.log(.info, "DDS domain \(configuration.domain), interfaces \(configuration.interfaces.isEmpty ? "(Cyclone's choice)" : configuration.interfaces.joined(separator: ","))")
     }
 
@@ -176,9 +220,10 @@ public final class Bridge: Sendable {
         for thread in running { thread.join() }
     }
 
-    /// The counters now, with the remote participants counted afresh.
+    /// The counters now, with the remote participants and matched readers counted afresh.
     public func snapshot() -> BridgeCountersSnapshot {
         counters.remoteParticipants.store(Int64(participant.remoteParticipants), ordering: .relaxed)
+        counters.matchedReaders.store(Int64(outboundForwarders.reduce(0) { $0 + $1.matchedReaders }), ordering: .relaxed)
         return counters.snapshot
     }
 }

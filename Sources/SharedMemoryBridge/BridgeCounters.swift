@@ -16,6 +16,7 @@ public final class BridgeCounters: Sendable {
     let missedNetwork = Atomic<UInt64>(0)
     let writeBlocked = Atomic<UInt64>(0)
     let remoteParticipants = Atomic<Int64>(0)
+    let matchedReaders = Atomic<Int64>(0)
 
     init() {}
 
@@ -27,7 +28,8 @@ public final class BridgeCounters: Sendable {
             droppedOwn: droppedOwn.load(ordering: .relaxed), droppedTooLarge: droppedTooLarge.load(ordering: .relaxed),
             droppedType: droppedType.load(ordering: .relaxed), droppedLocal: droppedLocal.load(ordering: .relaxed),
             missedLocal: missedLocal.load(ordering: .relaxed), missedNetwork: missedNetwork.load(ordering: .relaxed),
-            writeBlocked: writeBlocked.load(ordering: .relaxed), remoteParticipants: Int(remoteParticipants.load(ordering: .relaxed)))
+            writeBlocked: writeBlocked.load(ordering: .relaxed), remoteParticipants: Int(remoteParticipants.load(ordering: .relaxed)),
+            matchedReaders: Int(matchedReaders.load(ordering: .relaxed)))
     }
 }
 
@@ -57,12 +59,15 @@ public struct BridgeCountersSnapshot: Hashable, Sendable, CustomStringConvertibl
     public var writeBlocked: UInt64
     /// Remote DDS participants in the domain.
     public var remoteParticipants: Int
+    /// DDS readers of other participants matched with this bridge's writers,
+    /// summed over its outgoing services: samples written reach these readers.
+    public var matchedReaders: Int = 0
 
-    /// One line: `out N msgs B bytes, in ..., dropped ..., missed ..., participants P`.
+    /// One line: `out N msgs B bytes, in ..., dropped ..., missed ..., participants P; matched readers R`.
     public var description: String {
         "out \(messagesOut) msgs \(bytesOut) bytes; in \(messagesIn) msgs \(bytesIn) bytes; "
             + "dropped own \(droppedOwn) too-large \(droppedTooLarge) type \(droppedType) local \(droppedLocal); "
             + "missed local \(missedLocal) network \(missedNetwork); write-blocked \(writeBlocked); "
-            + "remote participants \(remoteParticipants)"
+            + "remote participants \(remoteParticipants); matched readers \(matchedReaders)"
     }
 }

@@ -12,10 +12,9 @@ struct LocalMessage {
 
 /// Where the bridge reads local messages that go out to DDS.
 ///
-/// Today: a ``Subscriber`` of a single-publisher ring. With topics of several
-/// publishers (TopicSubscriber, branch manytoone) this becomes a subscriber
-/// that skips the bridge's own publisher slot, which makes loop freedom
-/// structural: a bridge never reads back what it republished.
+/// A ``TopicSubscriber`` that skips the bridge's own publisher (``TopicInbound``),
+/// which makes loop freedom structural: a bridge never reads back what it
+/// republished; or the ``Subscriber`` of an existing single-publisher ring (``RingInbound``).
 protocol LocalInbound: AnyObject {
     var maxMessageSize: Int { get }
     var messageType: RecordedMessageType? { get }
@@ -27,9 +26,9 @@ protocol LocalInbound: AnyObject {
 
 /// Where the bridge republishes messages that came in from DDS.
 ///
-/// Today: the ``Publisher`` of a single-publisher ring, so a bridge cannot
-/// also subscribe the same name (it could not tell its own messages apart);
-/// with topics it becomes one TopicPublisher member slot.
+/// One ``TopicPublisher`` of a topic (``TopicOutbound``), or the ``Publisher``
+/// of an existing single-publisher ring (``RingOutbound``; then the bridge
+/// cannot also subscribe the name: it could not tell its own messages apart).
 protocol LocalOutbound: AnyObject {
     var maxMessageSize: Int { get }
     var messageType: RecordedMessageType? { get }
@@ -138,6 +137,81 @@ final class RingOutbound: LocalOutbound, @unchecked Sendable {
         messageType = publisher.recordedMessageType
         self.publisher = publisher
     }
+
+    func send(_ bytes: UnsafeRawBufferPointer, timeout: Duration) throws(ChannelError) {
+        try publisher.send(bytes, timeout: timeout)
+    }
+}
+
+/// ``LocalInbound`` over a ``TopicSubscriber`` that skips the bridge's own
+/// publisher (when it has one on the same topic): it never attaches to that
+/// publisher's ring, so what the bridge republishes from DDS is never read
+/// back and sent out again. Loop freedom is structural, not a filter.
+final class TopicInbound: LocalInbound, @unchecked Sendable {
+    // @unchecked: used by one forwarding thread at a time (handed over at start, joined at stop).
+    let subscriber: TopicSubscriber
+    let name: SegmentName
+    let maxMessageSize: Int
+    let messageType: RecordedMessageType? = nil
+    let lossless: Bool
+
+    init(_ name: SegmentName, creating configuration: TopicConfiguration, skipping own: SenderTag?, wait: WaitStrategy) throws(ChannelError) {
+        if let own {
+            subscriber = try TopicSubscriber.open(name, skipping: own, creating: configuration, wait: wait)
+        } else {
+            subscriber = try TopicSubscriber.open(name, creating: configuration, wait: wait)
+        }
+        let info = try ServiceDirectory.describe(name)
+        guard info.kind == .topic, let largest = info.configuration.maxMessageSize, largest > 0 else {
+            throw .badChannel("\(name.displayName) is no topic with a known largest message")
+        }
+        self.name = name
+        maxMessageSize = largest
+        lossless = info.configuration.policy != .overwrite
+    }
+
+    /// Marks the topic bridged while this subscriber lives (``ServiceInfo/bridged``).
+    func markBridged() throws(ChannelError) { try subscriber.markBridged() }
+
+    func receive(timeout: Duration) throws(ChannelError) -> LocalMessage? {
+        let received: TopicMessage?
+        do {
+            received = try subscriber.receive(timeout: timeout)
+        } catch .timedOut {
+            return nil
+        }
+        guard let message = received else {
+            // Every local publisher left: the subscriber stays and attaches to the next one that joins.
+            usleep(20_000)
+            return nil
+        }
+        return LocalMessage(bytes: message.bytes, sequence: message.sequence, senderTag: UInt32(truncatingIfNeeded: message.publisher.slot),
+                            missedBefore: message.missedBefore)
+    }
+}
+
+/// ``LocalOutbound`` over one ``TopicPublisher`` of a topic: messages from
+/// DDS are published under this one publisher's tag.
+final class TopicOutbound: LocalOutbound, @unchecked Sendable {
+    // @unchecked: used by one forwarding thread at a time (handed over at start, joined at stop).
+    let publisher: TopicPublisher
+    let maxMessageSize: Int
+    let messageType: RecordedMessageType? = nil
+    let lossless: Bool
+
+    init(_ name: SegmentName, creating configuration: TopicConfiguration, wait: WaitStrategy) throws(ChannelError) {
+        // No wait for subscribers: the bridge joins before it forwards anything.
+        publisher = try TopicPublisher.open(name, creating: configuration, subscriberWait: .zero, wait: wait)
+        let info = try ServiceDirectory.describe(name)
+        maxMessageSize = publisher.maxMessageSize
+        lossless = info.configuration.policy != .overwrite
+    }
+
+    /// Marks the topic bridged while this publisher lives (``ServiceInfo/bridged``).
+    func markBridged() throws(ChannelError) { try publisher.markBridged() }
+
+    /// The tag the bridge's own subscriber skips.
+    var tag: SenderTag { publisher.tag }
 
     func send(_ bytes: UnsafeRawBufferPointer, timeout: Duration) throws(ChannelError) {
         try publisher.send(bytes, timeout: timeout)

@@ -29,6 +29,14 @@ final class OutboundForwarder: @unchecked Sendable {
         writer = try ddsCheck(dds_create_writer(participant.participant, topic, q, nil), "creating a DDS writer for \(service)")
     }
 
+    /// The readers (of other participants: a bridge's own readers ignore its
+    /// writers) matched with this forwarder's DDS writer now.
+    var matchedReaders: Int {
+        var status = dds_publication_matched_status_t()
+        guard dds_get_publication_matched_status(writer, &status) == DDS_RETCODE_OK else { return 0 }
+        return Int(status.current_count)
+    }
+
     func run() {
         var sample = shm_bridge_Message()
         withUnsafeMutableBytes(of: &sample.origin) { raw in

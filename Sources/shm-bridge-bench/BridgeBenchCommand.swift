@@ -16,17 +16,20 @@ struct RingOptions: ParsableArguments {
     @Option(help: "Message size in bytes (at least 8).") var size = 64
     @Option(help: "Messages (round trips or stream length).") var count = 10_000
     @Option(help: "Ring capacity in bytes.") var capacity = 1 << 22
-    @Flag(help: "Spin while waiting (a core busy) instead of the adaptive default.") var spin = false
+    @Flag(help: "Spin while waiting (a core busy) instead of the adaptive default (--wait spin).") var spin = false
+    @Option(help: "How to wait: spin, adaptive (the default) or sleep.") var waitName = "adaptive"
 
-    var wait: WaitStrategy { spin ? .spin : .default }
+    var wait: WaitStrategy { spin || waitName == "spin" ? .spin : waitName == "sleep" ? .sleep : .default }
 
-    var shape: PublishSubscribeConfiguration {
-        PublishSubscribeConfiguration(ring: RingConfiguration(capacity: capacity))
+    /// The topic's shape when this end creates it (the bridges usually have).
+    var shape: TopicConfiguration {
+        TopicConfiguration(ring: RingConfiguration(capacity: capacity))
     }
 
     func validate() throws {
         guard (4096...(1 << 30)).contains(capacity) else { throw ValidationError("--capacity 4096 to 2^30") }
         guard (8...(capacity / 4 - 64)).contains(size) else { throw ValidationError("--size 8 to a quarter of the capacity") }
+        guard ["spin", "adaptive", "sleep"].contains(waitName) else { throw ValidationError("--wait-name spin, adaptive or sleep") }
         guard (1...100_000_000).contains(count) else { throw ValidationError("--count 1 to 10^8") }
     }
 }
@@ -44,7 +47,7 @@ func fixed(_ value: Double, _ digits: Int) -> String {
     return "\(whole).\(String(repeating: "0", count: digits - part.count))\(part)"
 }
 /// The next message; `nil` at the end or after `timeout`.
-func receiveOrNil(_ subscriber: borrowing Subscriber, timeout: Duration) throws(ChannelError) -> SubscriberMessage? {
+func receiveOrNil(_ subscriber: borrowing TopicSubscriber, timeout: Duration) throws(ChannelError) -> TopicMessage? {
     do {
         return try subscriber.receive(timeout: timeout)
     } catch .timedOut {
@@ -61,8 +64,8 @@ struct Ping: ParsableCommand {
     @Option(help: "Round trips before measuring (also waits for the path to be up).") var warmup = 200
 
     func run() throws {
-        let publisher = try Publisher.open(try segment(out), creating: options.shape, wait: options.wait)
-        let subscriber = try Subscriber.open(try segment(into), creating: options.shape, wait: options.wait)
+        let publisher = try TopicPublisher.open(try segment(out), creating: options.shape, wait: options.wait)
+        let subscriber = try TopicSubscriber.open(try segment(into), creating: options.shape, wait: options.wait)
         var message = [UInt8](repeating: 0, count: options.size)
         var samples: [Int64] = []
         samples.reserveCapacity(options.count)
@@ -74,7 +77,7 @@ struct Ping: ParsableCommand {
             let start = ContinuousClock.now
             try publisher.send(message)
             var back = false
-            while let reply = try subscriber.receive(timeout: .milliseconds(500)) {
+            while let reply = try receiveOrNil(subscriber, timeout: .milliseconds(500)) {
                 let got = reply.bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
                 if got == sequence { back = true; break }
             }
@@ -98,10 +101,10 @@ struct Echo: ParsableCommand {
     @OptionGroup var options: RingOptions
 
     func run() throws {
-        let subscriber = try Subscriber.open(try segment(into), creating: options.shape, wait: options.wait)
-        let publisher = try Publisher.open(try segment(out), creating: options.shape, wait: options.wait)
+        let subscriber = try TopicSubscriber.open(try segment(into), creating: options.shape, wait: options.wait)
+        let publisher = try TopicPublisher.open(try segment(out), creating: options.shape, wait: options.wait)
         report("ready")
-        while let message = try subscriber.receive(timeout: .seconds(5)) {
+        while let message = try receiveOrNil(subscriber, timeout: .seconds(5)) {
             try publisher.send(message.bytes)
         }
     }
@@ -113,7 +116,7 @@ struct Source: ParsableCommand {
     @OptionGroup var options: RingOptions
 
     func run() throws {
-        let publisher = try Publisher.open(try segment(out), creating: options.shape, wait: options.wait)
+        let publisher = try TopicPublisher.open(try segment(out), creating: options.shape, wait: options.wait)
         var message = [UInt8](repeating: 0xA5, count: options.size)
         for sequence in 0..<UInt64(options.count) {
             withUnsafeBytes(of: sequence.littleEndian) { for i in 0..<8 { message[i] = $0[i] } }
@@ -129,7 +132,7 @@ struct Sink: ParsableCommand {
     @OptionGroup var options: RingOptions
 
     func run() throws {
-        let subscriber = try Subscriber.open(try segment(into), creating: options.shape, wait: options.wait)
+        let subscriber = try TopicSubscriber.open(try segment(into), creating: options.shape, wait: options.wait)
         report("ready")
         var received = 0
         var bytes = 0

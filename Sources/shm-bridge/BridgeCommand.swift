@@ -12,23 +12,26 @@ struct BridgeCommand: ParsableCommand {
         discussion: """
             Service NAME is the segment /dev/shm/NAME locally and the DDS topic shm/NAME on the \
             network, with '_', '-' and '.' written '__', '_h' and '_d' (cam-0 is shm/cam_h0). Names are letters, digits, '-', '_' and '.', with no '..' and no leading '.'. \
-            --out forwards local messages to DDS; --in republishes DDS samples locally. A bridge \
-            never forwards back what it received. Counters are printed on SIGINT/SIGTERM and every \
+            --out forwards local messages to DDS; --in republishes DDS samples locally; --both does \
+            both on a topic (a name the bridge creates is a topic of several publishers; an existing \
+            single-publisher ring is bridged one way). A bridge never forwards back what it received: \
+            its local subscriber skips its own publisher. Counters are printed on SIGINT/SIGTERM and every \
             --stats seconds.
             """)
 
     @Option(name: .customLong("out"), help: "Forward local service NAME to DDS (repeatable).") var outs: [String] = []
     @Option(name: .customLong("in"), help: "Republish DDS topic shm/NAME locally (repeatable).") var ins: [String] = []
-    @Option(name: .customLong("both"), help: "Both directions (needs topics of several publishers; refused for now).")
+    @Option(name: .customLong("both"), help: "Both directions on topic NAME (repeatable): the bridge publishes what comes from DDS and forwards what the other local publishers send.")
     var both: [String] = []
     @Option(help: "The DDS domain id, 0 to 230 (0 is ROS 2's default).") var domain: UInt32 = 42
     @Option(name: .customLong("interface"), help: "A network interface DDS may use (repeatable), e.g. lo or veth0.")
     var interfaces: [String] = []
     @Option(help: "Data capacity of a ring the bridge creates, 4096 to 2^30 bytes.") var capacity = 1 << 20
     @Option(help: "Largest message of a ring the bridge creates (default: a quarter of the capacity).") var maxMessage: Int?
+    @Option(help: "Publisher slots of a topic the bridge creates, 1 to 64 (the bridge takes one).") var publishers = 16
     @Option(help: "Slow-subscriber policy of a ring the bridge creates: lossless or overwrite.") var policy = "lossless"
-    @Option(help: "How to wait on local rings: spin (a core busy per ring), adaptive (default) or sleep.")
-    var wait = "adaptive"
+    @Option(help: "How to wait on local rings: sleep (a futex wait at once, the default), adaptive (spin briefly first) or spin (a core busy per ring).")
+    var wait = "sleep"
     @Option(help: "Samples kept per DDS writer and reader (KEEP_LAST depth or KEEP_ALL limit), 1 to 100000.")
     var queue = 64
     @Option(help: "Milliseconds before remote peers declare this bridge gone after a crash (100 to 3600000).")
@@ -39,6 +42,7 @@ struct BridgeCommand: ParsableCommand {
 
     func validate() throws {
         guard (4096...(1 << 30)).contains(capacity) else { throw ValidationError("--capacity must be 4096 to 2^30, not \(capacity)") }
+        guard (1...64).contains(publishers) else { throw ValidationError("--publishers must be 1 to 64, not \(publishers)") }
         guard ["lossless", "overwrite"].contains(policy) else { throw ValidationError("--policy is lossless or overwrite, not \(policy)") }
         guard ["spin", "adaptive", "sleep"].contains(wait) else { throw ValidationError("--wait is spin, adaptive or sleep, not \(wait)") }
         guard (0...86_400).contains(stats) else { throw ValidationError("--stats must be 0 to 86400 seconds") }
@@ -55,6 +59,7 @@ struct BridgeCommand: ParsableCommand {
         configuration.domain = domain
         configuration.interfaces = interfaces
         configuration.queueDepth = queue
+        configuration.maxPublishers = publishers
         configuration.leaseDuration = .milliseconds(leaseMs)
         configuration.wait = wait == "spin" ? .spin : wait == "sleep" ? .sleep : .default
         configuration.ring = PublishSubscribeConfiguration(
@@ -87,6 +92,7 @@ struct BridgeCommand: ParsableCommand {
 
         var lastStats = ContinuousClock.now
         var lastParticipants = 0
+        var lastMatched = 0
         while true {
             var timeout = timespec(tv_sec: 0, tv_nsec: 500_000_000)
             let signal = sigtimedwait(&signals, nil, &timeout)
@@ -98,6 +104,10 @@ struct BridgeCommand: ParsableCommand {
             if snapshot.remoteParticipants != lastParticipants {
                 BridgeLog.log(.info, "remote participants: \(snapshot.remoteParticipants)")
                 lastParticipants = snapshot.remoteParticipants
+            }
+            if snapshot.matchedReaders != lastMatched {
+                BridgeLog.log(.info, "matched readers: \(snapshot.matchedReaders)")
+                lastMatched = snapshot.matchedReaders
             }
             if stats > 0, ContinuousClock.now - lastStats >= .seconds(stats) {
                 lastStats = ContinuousClock.now

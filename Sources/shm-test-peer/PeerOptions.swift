@@ -3,7 +3,7 @@ import SharedMemory
 
 /// The kind of ring a peer uses.
 enum Flavour: String, CaseIterable, ExpressibleByArgument {
-    case channel, pubsub
+    case channel, pubsub, topic
 }
 
 /// How a peer waits for its other side.
@@ -40,7 +40,7 @@ struct StreamOptions: ParsableArguments {
     static let maxTimeoutMilliseconds = 3_600_000
 
     @Argument(help: "The ring's segment name.") var name: String
-    @Option(help: "A channel (one receiver) or a publish/subscribe ring.") var flavour: Flavour = .channel
+    @Option(help: "A channel (one receiver), a publish/subscribe ring (one publisher) or a topic (several publishers).") var flavour: Flavour = .channel
     @Option(help: "What a publish/subscribe ring does with a slow subscriber.") var policy: PolicyName = .lossless
     @Option(help: "The data capacity of a ring this peer creates, 4096 to 2^30 bytes (rounded up to a power of two).")
     var capacity: Int = 1 << 16
@@ -57,6 +57,10 @@ struct StreamOptions: ParsableArguments {
     @Option(help: "Give up each send or receive after this many milliseconds (default: wait as long as it takes).")
     var timeoutMs: Int?
     @Flag(help: "Print a line for each message sent or received, as it happens.") var printEach = false
+    @Option(help: "A topic's publisher: wait up to this many milliseconds for the present subscribers to attach before the first message (default 1000).")
+    var subscriberWaitMs = 1000
+    @Option(help: "Give up the first receive after this many milliseconds (default: --timeout-ms).")
+    var firstTimeoutMs: Int?
 
     func validate() throws {
         guard (4096...Self.maxCapacity).contains(capacity) else {
@@ -84,6 +88,12 @@ struct StreamOptions: ParsableArguments {
         if let timeoutMs, !(1...Self.maxTimeoutMilliseconds).contains(timeoutMs) {
             throw ValidationError("--timeout-ms must be between 1 and \(Self.maxTimeoutMilliseconds), not \(timeoutMs)")
         }
+        guard (0...Self.maxTimeoutMilliseconds).contains(subscriberWaitMs) else {
+            throw ValidationError("--subscriber-wait-ms must be between 0 and \(Self.maxTimeoutMilliseconds), not \(subscriberWaitMs)")
+        }
+        if let firstTimeoutMs, !(1...Self.maxTimeoutMilliseconds).contains(firstTimeoutMs) {
+            throw ValidationError("--first-timeout-ms must be between 1 and \(Self.maxTimeoutMilliseconds), not \(firstTimeoutMs)")
+        }
         guard (try? SegmentName(name)) != nil else {
             throw ValidationError("\(name.debugDescription) is not a valid segment name")
         }
@@ -97,6 +107,10 @@ struct StreamOptions: ParsableArguments {
 
     var pubsub: PublishSubscribeConfiguration {
         PublishSubscribeConfiguration(ring: ring, subscriberSlots: slots, policy: policy.policy, history: history)
+    }
+
+    var topic: TopicConfiguration {
+        TopicConfiguration(subscriberSlots: slots, policy: policy.policy, ring: ring, history: history)
     }
 
     /// The limit of each send or receive.

@@ -31,6 +31,8 @@ struct Receive: ParsableCommand {
         do {
             if options.flavour == .channel {
                 try receiveChannel(name, &checker)
+            } else if options.flavour == .topic {
+                try receiveTopic(name, &checker)
             } else {
                 try receiveSubscribed(name, &checker)
             }
@@ -67,6 +69,17 @@ struct Receive: ParsableCommand {
             guard more != nil else { break }
             if delay > 0 { usleep(UInt32(delay)) }
         }
+    }
+
+    private func receiveTopic(_ name: SegmentName, _ checker: inout StreamChecker) throws(ChannelError) {
+        let subscriber = try TopicSubscriber.open(name, creating: options.topic, wait: options.wait.strategy)
+        say("ready")
+        let first = options.firstTimeoutMs.map { Duration.milliseconds($0) } ?? options.timeout
+        while checker.received < limit, let message = try subscriber.receive(timeout: checker.received == 0 ? first : options.timeout) {
+            message.bytes.withUnsafeBytes { checker.accept($0, missed: message.missedBefore) }
+            if delay > 0 { usleep(UInt32(delay)) }
+        }
+        subscriber.leave()
     }
 
     private func receiveSubscribed(_ name: SegmentName, _ checker: inout StreamChecker) throws(ChannelError) {

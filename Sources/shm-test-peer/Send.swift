@@ -39,6 +39,14 @@ struct Send: ParsableCommand {
                 // The sender must live on while the process hangs: use it after the loop.
                 while hang { sleep(60); _ = sender.capacity }
                 sender.close()
+            } else if options.flavour == .topic {
+                let publisher = try TopicPublisher.open(name, creating: options.topic, subscriberWait: .milliseconds(options.subscriberWaitMs),
+                                                       wait: options.wait.strategy)
+                try stream(&sent) { (sequence, size) throws(ChannelError) in
+                    try send(size, sequence) { (bytes) throws(ChannelError) in try publisher.send(bytes, timeout: options.timeout) }
+                }
+                while hang { sleep(60); _ = publisher.publishedCount }
+                publisher.close()
             } else {
                 let publisher = try Publisher.open(name, creating: options.pubsub, wait: options.wait.strategy)
                 try stream(&sent) { (sequence, size) throws(ChannelError) in

@@ -18,11 +18,12 @@ struct ListCommand: ToolCommand {
             With --services, only the services: channels, publish/subscribe rings and events \
             segments, with their kind, capacity, reader slots, message type, participants (by \
             role, alive or dead: whether a process holds the role's lock, as the kernel says) and \
-            messages published. A service whose words break its layout's rules is listed with the \
+            messages published, and whether a topic is bridged to other machines (a shm-bridge holds \
+            one of its bridge marks). A service whose words break its layout's rules is listed with the \
             problem. With --json, each service is an object with the keys name, name_hex, \
             segment_kind, kind, configuration (layout_version, capacity, max_message, slots, \
             policy, alignment, message_type, history_depth, event_ids), participants (an array of \
-            role, slot, alive, pid, received), counters (published, published_bytes) and problem; \
+            role, slot, alive, pid, received), counters (published, published_bytes), bridged (true or false) and problem; \
             every key is always present, null when the service has no such field. Pids are \
             self-reported by the participants and mean nothing across pid namespaces.
             """)

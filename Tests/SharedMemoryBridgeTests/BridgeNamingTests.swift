@@ -94,10 +94,12 @@ struct BridgeConfigurationTests {
         #expect(xml.contains("<MaxSampleSize>5000B</MaxSampleSize>"))
     }
 
-    @Test("one name both ways, twice one way, domain 231 and no services are refused; the default domain is not 0")
+    @Test("one name both ways is taken (a topic); twice one way, domain 231 and no services are refused; the default domain is not 0; the bridge sleeps on its rings")
     func problems() {
         #expect(BridgeConfiguration(services: []).problem != nil)
-        #expect(BridgeConfiguration(services: [.init(name: "a", direction: .out), .init(name: "a", direction: .in)]).problem != nil)
+        #expect(BridgeConfiguration(services: [.init(name: "a", direction: .out), .init(name: "a", direction: .in)]).problem == nil)
+        #expect(BridgeConfiguration(services: [.init(name: "a", direction: .out)]).wait == .sleep)
+        #expect(BridgeConfiguration(services: [.init(name: "a", direction: .out)]).topic.maxPublishers == 16)
         #expect(BridgeConfiguration(services: [.init(name: "a", direction: .in), .init(name: "a", direction: .in)]).problem != nil)
         #expect(BridgeConfiguration(services: [.init(name: "a/b", direction: .in)]).problem != nil)
         var configuration = BridgeConfiguration(services: [.init(name: "a", direction: .out), .init(name: "b", direction: .in)])

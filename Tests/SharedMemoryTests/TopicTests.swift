@@ -35,6 +35,55 @@ struct TopicTests {
         }
     }
 
+    @Test("A subscriber that skips its own publisher (a bridge): never attached to that ring, gets the others' messages, and the skipped publisher never waits for it")
+    func skippingOwnPublisher() throws {
+        try withUniqueName("t1s") { name in
+            let segmentName = try SegmentName(name)
+            let own = try TopicPublisher.open(segmentName, creating: Self.small, subscriberWait: .zero)
+            let bridge = try TopicSubscriber.open(segmentName, skipping: own.tag, creating: nil)
+            let plain = try TopicSubscriber.open(segmentName, creating: nil)
+            let other = try TopicPublisher.open(segmentName, creating: nil, subscriberWait: .zero)
+            // Both subscribers attach to the new publisher's ring when they next look.
+            #expect(try bridge.tryReceive() == nil)
+            #expect(try plain.tryReceive() == nil)
+            #expect(bridge.attachedPublishers == [other.tag])
+            #expect(Set(plain.attachedPublishers) == [own.tag, other.tag])
+            // Lossless and a 4 KiB ring: only the plain subscriber holds the own publisher back.
+            for index in 0..<20 { try own.send("own \(index)", timeout: .seconds(5)) }
+            try other.send("other 0")
+            var plainOwn = 0
+            for _ in 0..<21 {
+                let message = try #require(try plain.receive(timeout: .seconds(5)))
+                if message.publisher == own.tag { plainOwn += 1 }
+            }
+            #expect(plainOwn == 20)
+            let message = try #require(try bridge.receive(timeout: .seconds(5)))
+            #expect(message.publisher == other.tag && message.bytes == Array("other 0".utf8))
+            #expect(try bridge.tryReceive() == nil)
+            #expect(bridge.attachedPublishers == [other.tag])
+        }
+    }
+
+    @Test("A bridge mark: the topic shows as bridged while the marking subscriber lives, and not after")
+    func bridgeMark() throws {
+        try withUniqueName("t1b") { name in
+            let segmentName = try SegmentName(name)
+            let publisher = try TopicPublisher.open(segmentName, creating: Self.small, subscriberWait: .zero)
+            #expect(try ServiceDirectory.describe(segmentName).bridged == false)
+            do {
+                let subscriber = try TopicSubscriber.open(segmentName, creating: nil)
+                try subscriber.markBridged()
+                try subscriber.markBridged() // again through the same mapping: still one mark
+                #expect(try ServiceDirectory.describe(segmentName).bridged == true)
+                try publisher.markBridged()
+                _ = consume subscriber
+            }
+            #expect(try ServiceDirectory.describe(segmentName).bridged == true)
+            _ = consume publisher
+            #expect(try ServiceDirectory.describe(segmentName).bridged == false)
+        }
+    }
+
     /// Receives 40 messages of each of publishers `a` and `b`, checking tags and order.
     static func expectStreams(_ subscriber: borrowing TopicSubscriber, _ tags: [String: SenderTag]) throws {
         var next = ["a": 0, "b": 0]

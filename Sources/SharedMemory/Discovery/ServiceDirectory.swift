@@ -59,7 +59,7 @@ public enum ServiceDirectory {
     static func describe(_ view: ServiceSegmentView) -> ServiceInfo {
         var info = ServiceInfo(name: view.name.posixName, segmentName: view.name, segmentKind: view.header.kind,
                                kind: nil, configuration: ServiceConfiguration(), participants: [],
-                               counters: ServiceCounters(), problem: nil)
+                               counters: ServiceCounters(), bridged: false, problem: nil)
         guard let describer = ServiceDescribers.describer(of: view.header.kind) else {
             info.problem = "managed segment kind \(view.header.kind) is not a service kind this library knows"
             return info

@@ -141,6 +141,10 @@ public struct ServiceInfo: Hashable, Sendable {
     public var participants: [ServiceParticipant]
     /// The service's counters.
     public var counters: ServiceCounters
+    /// Whether a process bridges the service to other machines now: it holds
+    /// one of the topic's bridge marks, a lock byte (as the kernel says; see
+    /// <doc:Discovery#Bridged-Services>). Always `false` for other kinds.
+    public var bridged: Bool = false
     /// Why the service cannot be fully described: a word that breaks the
     /// layout's rules, an unknown version, a truncated segment; `nil` when
     /// all is well.

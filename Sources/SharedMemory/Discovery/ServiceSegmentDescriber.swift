@@ -108,6 +108,10 @@ enum ServiceSegmentDescriber: ServiceDescriber {
             for subscriber in 0..<readerSlots where try view.isLocked(byte: ServiceLayout.subscriberLockByte(subscriber)) {
                 info.participants.append(ServiceParticipant(role: .subscriber, slot: subscriber, alive: true))
             }
+            for mark in 0..<ServiceLayout.bridgeMarks where try view.isLocked(byte: ServiceLayout.bridgeLockByte(mark)) {
+                info.bridged = true
+                break
+            }
         }
         info.counters = ServiceCounters(published: published, bytesPublished: bytes)
     }

@@ -32,6 +32,9 @@ final class ServiceInbox: @unchecked Sendable {
     let service: ServiceSegment
     let strategy: WaitStrategy
     let role: Role
+    /// A publisher this reader never attaches to (a bridge's own publisher, see
+    /// ``TopicSubscriber/open(_:skipping:creating:mode:wait:backend:)``).
+    let skipped: SenderTag?
     @exclusivity(unchecked) private var attached: [Attached?]
     /// The last session finished (drained and detached) in each slot.
     @exclusivity(unchecked) private var finished: [UInt32?]
@@ -66,7 +69,7 @@ final class ServiceInbox: @unchecked Sendable {
     /// from about 0.45x to 0.8x of the one-to-one channel with 4 senders on 2 cores.
     static let batchSize = 128
 
-    init(service: ServiceSegment, owner: Bool, strategy: WaitStrategy) throws(ChannelError) {
+    init(service: ServiceSegment, owner: Bool, strategy: WaitStrategy, skipping skipped: SenderTag? = nil) throws(ChannelError) {
         if owner {
             guard try service.tryLock(ServiceLayout.ownerLockByte) else {
                 throw .busy("another process is already receiving from \(service.name.posixName)")
@@ -86,6 +89,7 @@ final class ServiceInbox: @unchecked Sendable {
         }
         self.service = service
         self.strategy = strategy
+        self.skipped = skipped
         attached = Array(repeating: nil, count: service.memberCount)
         finished = Array(repeating: nil, count: service.memberCount)
         do {
@@ -133,6 +137,7 @@ final class ServiceInbox: @unchecked Sendable {
                 continue
             }
             guard let session = service.memberSession(member), session != finished[member] else { continue }
+            if let skipped, skipped.slot == member, skipped.session == session { continue }
             try attach(member)
         }
     }

@@ -47,6 +47,12 @@ public enum ServiceLayout {
     static func memberLockByte(_ member: Int) -> UInt64 { UInt64(1 + member) }
     /// The lock byte of topic subscriber `j`.
     static func subscriberLockByte(_ subscriber: Int) -> UInt64 { UInt64(1 + maxMembers + subscriber) }
+    /// How many bridge marks a topic has: processes that carry it to other
+    /// machines (`shm-bridge`) each hold one while they bridge it.
+    static let bridgeMarks = 16
+    /// The lock byte of bridge mark `b` (file offsets 129 to 144, after the
+    /// subscriber bytes and before any ring's); no word of the segment changes.
+    static func bridgeLockByte(_ mark: Int) -> UInt64 { UInt64(1 + maxMembers + maxSubscribers + mark) }
 
     /// Where the ring regions start in the payload, for `members` members.
     static func ringsOffset(members: Int) -> Int {

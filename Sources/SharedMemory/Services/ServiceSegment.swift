@@ -252,6 +252,20 @@ final class ServiceSegment: @unchecked Sendable {
         (try? system.rangeIsLocked(mapping.descriptor, offset: byte, length: length)) ?? true
     }
 
+    /// Takes a free bridge mark (``ServiceLayout/bridgeLockByte(_:)``) on this
+    /// segment's open file description, held until it closes: the process
+    /// says it bridges the service, and discovery sees it by the kernel's lock.
+    /// Taking it again through the same mapping is a no-op.
+    func markBridged() throws(ChannelError) {
+        for mark in 0..<ServiceLayout.bridgeMarks where try tryLock(ServiceLayout.bridgeLockByte(mark)) { return }
+        throw .busy("all \(ServiceLayout.bridgeMarks) bridge marks of \(name.posixName) are taken")
+    }
+
+    /// Whether a process holds a bridge mark of this service.
+    var isBridged: Bool {
+        isLocked(ServiceLayout.bridgeLockByte(0), length: UInt64(ServiceLayout.bridgeMarks))
+    }
+
     /// Whether a member process holds member slot `member`.
     func memberIsAlive(_ member: Int) -> Bool { isLocked(ServiceLayout.memberLockByte(member)) }
 

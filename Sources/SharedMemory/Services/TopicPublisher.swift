@@ -40,6 +40,16 @@ public struct TopicPublisher: ~Copyable, Sendable {
         return TopicPublisher(end: end)
     }
 
+    /// Marks the topic as bridged to other machines for as long as this
+    /// publisher lives: a process that carries the topic elsewhere (`shm-bridge`)
+    /// calls it, and ``ServiceInfo/bridged`` (`shm list --services`) shows it.
+    /// The mark is a lock byte the kernel drops when the process closes the
+    /// topic or dies (see <doc:ServiceProtocol>); no word of the topic changes.
+    /// - Throws: ``ChannelError/busy(_:)`` when all 16 marks are taken.
+    public func markBridged() throws(ChannelError) {
+        try end.service.markBridged()
+    }
+
     /// The topic's name.
     public var name: SegmentName { end.service.name }
     /// This publisher's slot and session, as subscribers see them in ``TopicMessage/publisher``.

@@ -27,6 +27,33 @@ public struct TopicSubscriber: ~Copyable, Sendable {
         return TopicSubscriber(inbox: try ServiceInbox(service: service, owner: false, strategy: wait))
     }
 
+    /// Subscribes to the topic `name` like ``open(_:creating:mode:wait:backend:)``,
+    /// but never attaches to the ring of `publisher` (one slot and session):
+    /// none of its messages is received, and it never waits for this
+    /// subscriber. A process that both publishes and subscribes a topic (a
+    /// bridge to another machine) passes its own publisher's
+    /// ``TopicPublisher/tag`` so that it never reads back what it published.
+    /// A later session in the same slot (another publisher) is received as usual.
+    public static func open(
+        _ name: SegmentName, skipping publisher: SenderTag,
+        creating configuration: TopicConfiguration? = TopicConfiguration(),
+        mode: UInt32 = SharedMemorySegment.defaultMode, wait: WaitStrategy = .default,
+        backend: SharedMemorySegment.Backend = .default
+    ) throws(ChannelError) -> TopicSubscriber {
+        let service = try openTopic(name, configuration, mode, backend)
+        return TopicSubscriber(inbox: try ServiceInbox(service: service, owner: false, strategy: wait, skipping: publisher))
+    }
+
+    /// Marks the topic as bridged to other machines for as long as this
+    /// subscriber lives: a process that carries the topic elsewhere (`shm-bridge`)
+    /// calls it, and ``ServiceInfo/bridged`` (`shm list --services`) shows it.
+    /// The mark is a lock byte the kernel drops when the process closes the
+    /// topic or dies (see <doc:ServiceProtocol>); no word of the topic changes.
+    /// - Throws: ``ChannelError/busy(_:)`` when all 16 marks are taken.
+    public func markBridged() throws(ChannelError) {
+        try inbox.service.markBridged()
+    }
+
     /// The topic's name.
     public var name: SegmentName { inbox.service.name }
 

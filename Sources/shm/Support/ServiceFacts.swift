@@ -36,13 +36,14 @@ struct ServiceFacts {
             configuration.messageTypeName ?? "-",
             participantSummary,
             info.counters.published.map(String.init) ?? "-",
+            info.bridged ? "yes" : "-",
             info.problem ?? "-",
         ]
     }
 
     static let columns: [(String, Table.Alignment)] = [
         ("NAME", .left), ("KIND", .left), ("CAPACITY", .right), ("SLOTS", .right), ("TYPE", .left),
-        ("PARTICIPANTS", .left), ("PUBLISHED", .right), ("PROBLEM", .left),
+        ("PARTICIPANTS", .left), ("PUBLISHED", .right), ("BRIDGED", .left), ("PROBLEM", .left),
     ]
 
     /// The object of `shm list --services --json` and of `service` in
@@ -80,6 +81,7 @@ struct ServiceFacts {
                 "published": jsonValue(info.counters.published),
                 "published_bytes": jsonValue(info.counters.bytesPublished),
             ] as [String: Any],
+            "bridged": info.bridged,
             "problem": jsonValue(info.problem),
         ]
     }
@@ -98,6 +100,7 @@ struct ServiceFacts {
         if let depth = configuration.historyDepth { fields.append(("history depth", String(depth))) }
         if let ids = configuration.eventIDs { fields.append(("event ids", String(ids))) }
         fields.append(("published", info.counters.published.map { "\($0) messages" } ?? "not counted"))
+        if info.bridged { fields.append(("bridged", "yes: a process carries it to other machines")) }
         if let problem = info.problem { fields.append(("problem", problem)) }
         if info.participants.isEmpty { fields.append(("participants", "none")) }
         var text = InspectCommand.aligned(fields, indent: "  ")
