@@ -151,18 +151,10 @@ echo "    before the kill: $first_part"
 echo "    after the restart: $second_part"
 check "A's publisher sent all $n2" "grep -q '^sent $n2' '$work/sa2.out'"
 check "before the kill: from message 0, in order, intact" "echo '$first_part' | grep -q '^received [1-9][0-9]* first 0 last [0-9]* missed 0 problems 0'"
-# Complete and intact to the last message: as many messages as the range
-# holds, none torn. Order is checked apart: an adjacent swap right after the
-# restart has been seen in about one run in three on a loaded two-core
-# machine and is not explained yet; it is reported, not failed, until it is.
-r2=$(echo "$second_part" | sed -n 's/^received \([0-9]*\) first \([0-9]*\) last \([0-9]*\) missed 0 .*/\1 \2 \3/p')
-check "after the restart: complete and intact to the last message $((n2 - 1))" \
-    "set -- $r2; [ \$# -eq 3 ] && [ \$3 -eq $((n2 - 1)) ] && [ \$1 -eq \$((\$3 - \$2 + 1)) ] && ! echo '$second_part' | grep -q 'torn or wrong'"
-if echo "$second_part" | grep -qE ' problems 0(;| |$)'; then
-    echo "  ok: after the restart: in order"
-else
-    echo "  KNOWN ISSUE (not failed): after the restart, out of order: $second_part"
-fi
+# DDS may hand a sample on late (a KEEP_ALL reader at its limit rejects it
+# and the writer sends it again after others); the bridge puts them back in
+# order per sender, so the subscriber sees the stream in order.
+check "after the restart: in order, intact, to the last message $((n2 - 1))" "echo '$second_part' | grep -q '^received [1-9][0-9]* first [0-9]* last $((n2 - 1)) missed 0 problems 0'"
 l1=$(echo "$first_part" | sed -n 's/.* last \([0-9]*\) .*/\1/p'); f2=$(echo "$second_part" | sed -n 's/.* first \([0-9]*\) .*/\1/p')
 check "nothing twice: the second part ($f2...) begins after the first ended (...$l1)" "[ -n '$l1' ] && [ -n '$f2' ] && [ $f2 -gt $l1 ]"
 stop ba2; stop bb3

@@ -19,6 +19,8 @@ final class InboundForwarder: @unchecked Sendable {
     let stop: StopFlag
     /// The last sequence number seen per origin and sender, to count gaps.
     private var lastSequence: [[UInt8]: UInt64] = [:]
+    /// Lossless services: put back in order per origin and sender (see ``Reordering``).
+    private var reordering: Reordering?
 
     init(service: String, local: LocalOutbound, participant: DDSParticipant, topic: dds_entity_t, qos: BridgeQoS,
          origin: [UInt8], counters: BridgeCounters, stop: StopFlag) throws(DDSError) {
@@ -32,6 +34,7 @@ final class InboundForwarder: @unchecked Sendable {
         // cycle (measured: 4k instead of 15k+ messages/s for 64 B). Still bounded.
         var readerQoS = qos
         readerQoS.queueDepth = qos.queueDepth &* 4
+        reordering = qos.lossless ? Reordering(limit: Int(readerQoS.queueDepth)) : nil
         let q = readerQoS.make(ignoreLocal: true)
         defer { dds_delete_qos(q) }
         reader = try ddsCheck(dds_create_reader(participant.participant, topic, q, nil), "creating a DDS reader for \(service)")
@@ -46,6 +49,10 @@ final class InboundForwarder: @unchecked Sendable {
         var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
         while !stop.isSet {
             _ = dds_waitset_wait(waitset, nil, 0, 200_000_000)
+            if var reordering, let flushed = reordering.giveUpIfStale() {
+                self.reordering = reordering
+                release(flushed)
+            }
             while !stop.isSet {
                 for index in 0..<batch { samples[index] = nil }
                 let count = dds_take(reader, &samples, &infos, batch, UInt32(batch))
@@ -82,8 +89,41 @@ final class InboundForwarder: @unchecked Sendable {
             counters.droppedLocal.add(1, ordering: .relaxed)
             return
         }
-        countGap(sample)
         let bytes = UnsafeRawBufferPointer(start: sample.pointee.payload._buffer, count: length)
+        guard var reordering else {
+            countGap(sample)
+            send(bytes)
+            return
+        }
+        var key = withUnsafeBytes(of: sample.pointee.origin) { Array($0) }
+        withUnsafeBytes(of: sample.pointee.sender_tag.littleEndian) { key.append(contentsOf: $0) }
+        let outcome = reordering.accept(key: key, sequence: sample.pointee.sequence_number, bytes: bytes)
+        self.reordering = reordering
+        switch outcome {
+        case .deliver(let released):
+            send(bytes)
+            release(released)
+        case .held:
+            break
+        case .late:
+            counters.droppedLocal.add(1, ordering: .relaxed)
+            BridgeLog.log(.warning, "\(service): dropped message \(sample.pointee.sequence_number), which came after the bridge stopped waiting for it")
+        case .gaveUp(let flushed):
+            release(flushed)
+        }
+    }
+
+    /// Republishes messages the reordering let go, counting what it gave up waiting for.
+    private func release(_ released: Reordering.Released) {
+        if released.missed > 0 { counters.missedNetwork.add(released.missed, ordering: .relaxed) }
+        for message in released.messages {
+            message.withUnsafeBytes { send($0) }
+        }
+    }
+
+    /// Republishes one message on the local ring, waiting while it is full.
+    private func send(_ bytes: UnsafeRawBufferPointer) {
+        let length = bytes.count
         while true {
             do {
                 try local.send(bytes, timeout: .milliseconds(200))

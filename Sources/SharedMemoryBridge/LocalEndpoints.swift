@@ -185,7 +185,8 @@ final class TopicInbound: LocalInbound, @unchecked Sendable {
             usleep(20_000)
             return nil
         }
-        return LocalMessage(bytes: message.bytes, sequence: message.sequence, senderTag: UInt32(truncatingIfNeeded: message.publisher.slot),
+        return LocalMessage(bytes: message.bytes, sequence: message.sequence, senderTag: UInt32(truncatingIfNeeded: message.publisher.slot) & 0xFF
+                                | message.publisher.session << 8,
                             missedBefore: message.missedBefore)
     }
 }
