@@ -208,6 +208,7 @@ public final class RequestClient: Sendable {
         inbox.withLock { inbox in
             if let due = inbox.nextCheck, now < due { return }
             inbox.nextCheck = now + RingCore.checkInterval
+            do throws(ChannelError) { try service.checkIntact() } catch { inbox.failAll(error) }
             inbox.checkServer(service, responses: responseCore, server: serverName)
             // Spinning waiters poll again: a request may have failed.
             deliveries.wrappingAdd(1, ordering: .releasing)

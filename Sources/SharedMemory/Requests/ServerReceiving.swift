@@ -38,6 +38,9 @@ struct ServerReceiving {
 
     /// Attaches to clients that joined and detaches from clients that left
     /// or died, when the membership event moved or a check interval passed.
+    /// Set once the segment was found truncated: every later poll throws it.
+    var truncation: ChannelError?
+
     mutating func refresh(force: Bool = false) {
         let event = service.membershipEvent.pointee.load(ordering: .acquiring)
         guard force || event != membershipSeen || pollsSinceClock >= Self.pollsPerClockRead else {
@@ -49,6 +52,11 @@ struct ServerReceiving {
         guard force || event != membershipSeen || now >= nextRefresh else { return }
         membershipSeen = event
         nextRefresh = now + RingCore.checkInterval
+        do { try service.checkIntact() } catch {
+            // Reported by the next poll; a truncated segment is never used again.
+            truncation = error
+            return
+        }
         for member in 0..<links.count {
             let session = service.memberSession(member)
             let alive = service.memberIsAlive(member)
@@ -134,6 +142,7 @@ struct ServerReceiving {
 
     private mutating func pollRings(_ watch: inout SpinWatch) throws(ChannelError) -> IncomingRequest? {
         refresh()
+        if let truncation { throw truncation }
         watch.reset(membership: service.membershipEvent)
         let count = links.count
         for step in 0..<count {

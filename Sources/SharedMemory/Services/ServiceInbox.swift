@@ -127,6 +127,7 @@ final class ServiceInbox: @unchecked Sendable {
     /// Attaches to the ring of every active session not finished yet, and
     /// marks attached rings whose sender's member lock is released as gone.
     private func scan() throws(ChannelError) {
+        try service.checkIntact()
         // Loaded before the entries: a join after this load changes the event again.
         seenMembership = service.membershipEvent.pointee.load(ordering: .acquiring)
         lastScan = .now

@@ -266,6 +266,17 @@ final class ServiceSegment: @unchecked Sendable {
         isLocked(ServiceLayout.bridgeLockByte(0), length: UInt64(ServiceLayout.bridgeMarks))
     }
 
+    /// The periodic check of a waiting side: the segment is still whole. A
+    /// peer that truncates it makes every side report it, rather than read
+    /// the zero pages the SIGBUS guard maps in as an empty service.
+    func checkIntact() throws(ChannelError) {
+        let needed = UInt64(SegmentHeader.size + mapping.view.count)
+        let size = try? system.size(mapping.descriptor)
+        if mapping.mappingGuard.isTripped || (size.map { $0 < needed } ?? false) {
+            throw .badChannel("\(name.posixName) was truncated to \(size.map { "\($0)" } ?? "fewer") bytes under this process; the service needs \(needed)")
+        }
+    }
+
     /// Whether a member process holds member slot `member`.
     func memberIsAlive(_ member: Int) -> Bool { isLocked(ServiceLayout.memberLockByte(member)) }
 
