@@ -7,6 +7,11 @@ final class RingWriter: @unchecked Sendable {
     let strategy: WaitStrategy
     /// The write position as this writer knows it, padding included.
     @exclusivity(unchecked) private var position: UInt64
+
+    /// The write position this writer published last: where its next
+    /// record (after any padding) starts. Read from this process's copy, not
+    /// from the shared word (whose cache line the readers keep polling).
+    var publishedPosition: UInt64 { position }
     @exclusivity(unchecked) private var sequence: UInt64
     /// The slowest reader's position when last looked up (lossless policy).
     @exclusivity(unchecked) private var cachedMinRead: UInt64

@@ -122,7 +122,7 @@ public final class RequestClient: Sendable {
         try sending.withLock { (sending) throws(ChannelError) -> UInt64? in
             let id = sending.nextID
             // This client alone writes the ring: its frame (after any padding) starts here.
-            let start = requestCore.writePosition.pointee.load(ordering: .relaxed)
+            let start = sending.writer.publishedPosition
             try inbox.withLock { (inbox) throws(ChannelError) in
                 if inbox.closed { throw ChannelError.closed }
                 inbox.pending.insert(PendingRequest(id: id, stream: kind == .streamRequest, start: start))
