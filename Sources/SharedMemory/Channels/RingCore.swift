@@ -189,38 +189,25 @@ final class RingCore: @unchecked Sendable {
 
     /// Takes the role's lock; `false` when another process holds it.
     func claimRole(slot: Int?) throws(ChannelError) -> Bool {
-        do {
-            try system.rangeLock(descriptor, offset: lockByte(slot: slot), length: 1, exclusive: true)
-            return true
-        } catch .wouldBlock {
-            return false
-        } catch {
-            throw .segment(SharedMemoryError(operation: .open, errno: error, systemCall: "fcntl(F_OFD_SETLK)",
-                                             backend: mapping.segment.segment.backend))
-        }
+        try mapping.tryLock(lockByte(slot: slot))
     }
 
     func releaseRole(slot: Int?) {
-        try? system.rangeUnlock(descriptor, offset: lockByte(slot: slot), length: 1)
+        mapping.unlock(lockByte(slot: slot))
     }
 
     /// Whether some process holds the role's lock.
     func roleIsHeld(slot: Int?) -> Bool {
-        (try? system.rangeIsLocked(descriptor, offset: lockByte(slot: slot), length: 1)) ?? true
+        mapping.isLocked(lockByte(slot: slot))
     }
 
     // MARK: Trust
 
     /// The file size the ring needs: the managed header and the payload.
-    var fileSize: UInt64 { UInt64(SegmentHeader.size + mapping.view.count) }
+    var fileSize: UInt64 { mapping.fileSize }
 
-    /// Whether the segment was truncated under this process: a fault in
-    /// the mapping was absorbed, or the file is shorter than the ring.
-    func isTruncated() -> Bool {
-        if mappingGuard.isTripped { return true }
-        guard let size = try? system.size(descriptor) else { return false }
-        return size < fileSize
-    }
+    /// Whether the segment was truncated under this process (see ``RingMapping/isTruncated()``).
+    func isTruncated() -> Bool { mapping.isTruncated() }
 
     /// The error for shared state that breaks the ring's rules: a
     /// truncation when the segment shrank, otherwise corruption.
@@ -237,8 +224,7 @@ final class RingCore: @unchecked Sendable {
     /// The error for a segment that shrank under this process.
     @usableFromInline
     func truncationError() -> ChannelError {
-        let size = (try? system.size(descriptor)).map { "\($0)" } ?? "fewer"
-        return .badChannel("\(name.posixName) was truncated to \(size) bytes under this process; the ring needs \(fileSize)")
+        mapping.truncationError(of: "ring")
     }
 
     /// The periodic check of a waiting side: the segment is still whole.

@@ -232,25 +232,13 @@ final class ServiceSegment: @unchecked Sendable {
 
     /// Takes `length` lock bytes from `byte` exclusively; `false` when some process holds one of them.
     func tryLock(_ byte: UInt64, length: UInt64 = 1) throws(ChannelError) -> Bool {
-        do {
-            try system.rangeLock(mapping.descriptor, offset: byte, length: length, exclusive: true)
-            return true
-        } catch .wouldBlock {
-            return false
-        } catch {
-            throw .segment(SharedMemoryError(operation: .open, errno: error, systemCall: "fcntl(F_OFD_SETLK)",
-                                             backend: mapping.segment.segment.backend))
-        }
+        try mapping.tryLock(byte, length: length)
     }
 
-    func unlock(_ byte: UInt64, length: UInt64 = 1) {
-        try? system.rangeUnlock(mapping.descriptor, offset: byte, length: length)
-    }
+    func unlock(_ byte: UInt64, length: UInt64 = 1) { mapping.unlock(byte, length: length) }
 
     /// Whether some process holds one of `length` lock bytes from `byte`.
-    func isLocked(_ byte: UInt64, length: UInt64 = 1) -> Bool {
-        (try? system.rangeIsLocked(mapping.descriptor, offset: byte, length: length)) ?? true
-    }
+    func isLocked(_ byte: UInt64, length: UInt64 = 1) -> Bool { mapping.isLocked(byte, length: length) }
 
     /// Takes a free bridge mark (``ServiceLayout/bridgeLockByte(_:)``) on this
     /// segment's open file description, held until it closes: the process
@@ -270,11 +258,7 @@ final class ServiceSegment: @unchecked Sendable {
     /// peer that truncates it makes every side report it, rather than read
     /// the zero pages the SIGBUS guard maps in as an empty service.
     func checkIntact() throws(ChannelError) {
-        let needed = UInt64(SegmentHeader.size + mapping.view.count)
-        let size = try? system.size(mapping.descriptor)
-        if mapping.mappingGuard.isTripped || (size.map { $0 < needed } ?? false) {
-            throw .badChannel("\(name.posixName) was truncated to \(size.map { "\($0)" } ?? "fewer") bytes under this process; the service needs \(needed)")
-        }
+        if mapping.isTruncated() { throw mapping.truncationError(of: "service") }
     }
 
     /// Whether a member process holds member slot `member`.
