@@ -40,24 +40,17 @@ struct HzCommand: ToolCommand {
         guard var previous = try Self.published(name) else {
             throw ToolError("no segment named \(name.posixName) exists")
         }
-        var previousTime = ContinuousClock.now
         let output = OutputBuffer()
-        var shown = 0
-        while count.map({ shown < $0 }) ?? true {
-            if interruption.sleep(seconds: window) { break }
-            let now = ContinuousClock.now
+        try interruption.repeatEvery(seconds: window, count: count) { seconds in
             guard let published = try Self.published(name) else {
                 try output.append("\(name.posixName) was removed\n")
                 try output.flush()
-                return
+                return false
             }
-            let elapsed = now - previousTime
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             try output.append(Self.line(published: published, previous: previous, seconds: seconds) + "\n")
             try output.flush()
             previous = published
-            previousTime = now
-            shown += 1
+            return true
         }
     }
 
@@ -80,7 +73,7 @@ struct HzCommand: ToolCommand {
     /// `rate: R msg/s  total: T`.
     static func line(published: UInt64, previous: UInt64, seconds: Double) -> String {
         // A counter that went back belongs to a service made anew, or to a hostile peer.
-        let increase = published >= previous ? published - previous : published
+        let increase = WatchCommand.increase(from: previous, to: published)
         let rate = seconds > 0 && seconds.isFinite ? Double(increase) / seconds : 0
         // Format.decimal works in Int: a hostile jump of the counter must not overflow it.
         let shown = min(rate, 1e15)

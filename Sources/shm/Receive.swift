@@ -73,10 +73,7 @@ struct ReceiveCommand: ToolCommand {
         var ended = false
         do {
             while limits.wantsMore(after: received) {
-                if let number = interruption.caughtSignal {
-                    writeToStandardError("shm recv: stopped by \(signalName(number)) after \(Format.count(received, "message")); the rest stays in \(name.posixName)\n")
-                    throw ExitCode(128 + number)
-                }
+                try Self.stopIfInterrupted(interruption, received: received, name: name)
                 guard let slice = patience.nextSlice() else { throw ChannelError.timedOut }
                 let next = try Self.next(receiver, timeout: slice, lines: lines)
                 if next == .end {
@@ -105,6 +102,14 @@ struct ReceiveCommand: ToolCommand {
     }
 
     enum Next { case message, end, timedOut }
+
+    /// Ends the process with status 128 + the signal's number once SIGINT or
+    /// SIGTERM has come, saying how many messages were printed; the rest stays.
+    static func stopIfInterrupted(_ interruption: Interruption, received: Int, name: SegmentName) throws {
+        guard let number = interruption.caughtSignal else { return }
+        writeToStandardError("shm recv: stopped by \(signalName(number)) after \(Format.count(received, "message")); the rest stays in \(name.posixName)\n")
+        throw ExitCode(128 + number)
+    }
 
     /// Receives one message and writes its line out before the channel releases it.
     static func next(_ receiver: borrowing ChannelReceiver, timeout: Duration, lines: LineWriter) throws(ChannelError) -> Next {

@@ -16,10 +16,7 @@ extension ReceiveCommand {
         var ended = false
         do {
             while limits.wantsMore(after: received) {
-                if let number = interruption.caughtSignal {
-                    writeToStandardError("shm recv: stopped by \(signalName(number)) after \(Format.count(received, "message")); the rest stays in \(name.posixName)\n")
-                    throw ExitCode(128 + number)
-                }
+                try Self.stopIfInterrupted(interruption, received: received, name: name)
                 guard let slice = patience.nextSlice() else { throw ChannelError.timedOut }
                 let next = try Self.next(receiver, timeout: slice, lines: lines)
                 if next == .end {

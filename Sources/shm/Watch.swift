@@ -36,7 +36,6 @@ struct WatchCommand: ToolCommand {
         let name = try segmentName(name)
         let interruption = Interruption()
         var previous = try ChannelStatus.read(name)
-        var previousTime = ContinuousClock.now
         let inPlace = standardOutputTakesEscapes
         let output = OutputBuffer()
         var shown = 0
@@ -46,24 +45,20 @@ struct WatchCommand: ToolCommand {
                 try? output.flush()
             }
         }
-        while count.map({ shown < $0 }) ?? true {
-            if interruption.sleep(seconds: interval) { break }
-            let now = ContinuousClock.now
+        try interruption.repeatEvery(seconds: interval, count: count) { seconds in
             guard let status = try Self.status(name) else {
                 if inPlace && shown > 0 { try output.append("\n") }
                 try output.append("\(name.posixName) was removed\n")
                 try output.flush()
                 shown = 0
-                return
+                return false
             }
-            let elapsed = now - previousTime
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let line = Self.line(status, previous, seconds: seconds)
             try output.append(inPlace ? "\r\u{1B}[2K" + line : line + "\n")
             try output.flush()
             previous = status
-            previousTime = now
             shown += 1
+            return true
         }
     }
 

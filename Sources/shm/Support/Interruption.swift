@@ -38,6 +38,22 @@ final class Interruption: @unchecked Sendable {
     func sleep(seconds: Double) -> Bool {
         signalled.wait(timeout: .now() + .nanoseconds(Int(seconds * 1e9))) == .success
     }
+
+    /// Calls `body` every `seconds` with the seconds since the previous call
+    /// (or since this call began), until it has run `count` times (without
+    /// end for `nil`), a signal comes, or `body` returns `false`.
+    func repeatEvery(seconds: Double, count: Int?, _ body: (_ elapsed: Double) throws -> Bool) rethrows {
+        var previousTime = ContinuousClock.now
+        var calls = 0
+        while count.map({ calls < $0 }) ?? true {
+            if sleep(seconds: seconds) { return }
+            let now = ContinuousClock.now
+            let elapsed = now - previousTime
+            guard try body(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) else { return }
+            previousTime = now
+            calls += 1
+        }
+    }
 }
 
 /// The first signal caught, shared with the handlers: 0 while none has come.
