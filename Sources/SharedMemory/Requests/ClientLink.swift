@@ -35,9 +35,17 @@ final class ClientLink: Sendable {
         }
     }
 
-    /// Records that the client cancelled stream request `id`.
+    /// The most cancellations a client can have pending: a client may write
+    /// any ids in cancel frames, and the server's memory stays bounded.
+    static let cancelLimit = 4096
+
+    /// Records that the client cancelled stream request `id`. Past
+    /// ``cancelLimit`` pending ones the cancel is ignored (a cancel is best
+    /// effort: the stream then runs to its end).
     func cancel(_ id: UInt64) {
-        _ = cancelled.withLock { $0.insert(id) }
+        cancelled.withLock { set in
+            if set.count < Self.cancelLimit { set.insert(id) }
+        }
     }
 
     /// Whether a frame of `kind` for request `id` is still wanted: a reply
