@@ -171,7 +171,7 @@ public final class RequestClient: Sendable {
     @inline(__always)
     func poll(_ id: UInt64) throws(ChannelError) -> RequestFrame? {
         try inbox.withLock { (inbox) throws(ChannelError) -> RequestFrame? in
-            let moved = try inbox.drain(server: serverName, written: requestCore.writePosition.pointee.load(ordering: .acquiring))
+            let moved = try inbox.drain(server: serverName)
             let frame: RequestFrame?
             do throws(ChannelError) { frame = try inbox.take(id) } catch {
                 if moved { deliveries.wrappingAdd(1, ordering: .releasing) }
@@ -193,21 +193,6 @@ public final class RequestClient: Sendable {
             inbox.sleepers.enter(sleeperCount)
             return PlannedSleep(words: [word])
         }
-    }
-
-    /// ``prepareSleep()``, then one more poll, so that a reply that came
-    /// before the waiter was counted in is not slept past.
-    /// - Returns: the reply (the waiter counted out again), or `nil` and the
-    ///   sleep to take, after which the caller calls ``finishSleep()``.
-    func prepareSleep(polling id: UInt64) throws(ChannelError) -> (ready: RequestFrame?, plan: PlannedSleep) {
-        let plan = prepareSleep()
-        let ready: RequestFrame?
-        do { ready = try poll(id) } catch {
-            finishSleep()
-            throw error
-        }
-        if ready != nil { finishSleep() }
-        return (ready, plan)
     }
 
     func finishSleep() {
@@ -263,8 +248,16 @@ public final class RequestClient: Sendable {
             checkServerIfDue(now: now)
             if let deadline, now >= deadline { throw .timedOut }
             if spins < spinLimit { continue }
-            let (ready, plan) = try prepareSleep(polling: id)
-            if let ready { return ready }
+            let plan = prepareSleep()
+            let ready: RequestFrame?
+            do { ready = try poll(id) } catch {
+                finishSleep()
+                throw error
+            }
+            if let ready {
+                finishSleep()
+                return ready
+            }
             plan.block(system: service.system, until: min(now + RingCore.checkInterval, deadline ?? .now + longestTimeout))
             finishSleep()
         }
@@ -293,8 +286,16 @@ public final class RequestClient: Sendable {
             let now = ContinuousClock.now
             checkServerIfDue(now: now)
             if let deadline, now >= deadline { throw .timedOut }
-            let (ready, plan) = try prepareSleep(polling: id)
-            if let ready { return ready }
+            let plan = prepareSleep()
+            let ready: RequestFrame?
+            do { ready = try poll(id) } catch {
+                finishSleep()
+                throw error
+            }
+            if let ready {
+                finishSleep()
+                return ready
+            }
             await plan.suspend(until: min(now + RingCore.checkInterval, deadline ?? .now + longestTimeout))
             finishSleep()
         }

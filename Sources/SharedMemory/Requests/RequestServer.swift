@@ -112,10 +112,18 @@ public final class RequestServer: Sendable {
             let now = ContinuousClock.now
             if let deadline, now >= deadline { throw .timedOut }
             if spins < spinLimit { continue }
-            let (ready, plan, entered) = try prepareSleep(&watch)
-            if let ready { return ready }
+            let (plan, entered) = pump.receiving.withLock { $0.prepareSleep() }
+            let ready: IncomingRequest?
+            do { ready = try poll(&watch) } catch {
+                pump.receiving.withLock { $0.finishSleep(entered) }
+                throw error
+            }
+            if let ready {
+                pump.receiving.withLock { $0.finishSleep(entered) }
+                return ready
+            }
             plan.block(system: service.system, until: min(now + RingCore.checkInterval, deadline ?? .now + longestTimeout))
-            finishSleep(entered)
+            pump.receiving.withLock { $0.finishSleep(entered) }
         }
     }
 
@@ -140,31 +148,19 @@ public final class RequestServer: Sendable {
             if Task.isCancelled { throw .cancelled }
             let now = ContinuousClock.now
             if let deadline, now >= deadline { throw .timedOut }
-            let (ready, plan, entered) = try prepareSleep(&watch)
-            if let ready { return ready }
+            let (plan, entered) = pump.receiving.withLock { $0.prepareSleep() }
+            let ready: IncomingRequest?
+            do { ready = try poll(&watch) } catch {
+                pump.receiving.withLock { $0.finishSleep(entered) }
+                throw error
+            }
+            if let ready {
+                pump.receiving.withLock { $0.finishSleep(entered) }
+                return ready
+            }
             await plan.suspend(until: min(now + RingCore.checkInterval, deadline ?? .now + longestTimeout))
-            finishSleep(entered)
+            pump.receiving.withLock { $0.finishSleep(entered) }
         }
-    }
-
-    /// Counts the waiter in as a sleeper, then polls once more, so that a
-    /// request that came before the count is not slept past.
-    /// - Returns: the request (the waiter counted out again), or `nil` and the
-    ///   sleep to take, after which the caller calls ``finishSleep(_:)`` with `entered`.
-    private func prepareSleep(_ watch: inout SpinWatch) throws(ChannelError)
-        -> (ready: IncomingRequest?, plan: PlannedSleep, entered: [ClientLink]) {
-        let (plan, entered) = pump.receiving.withLock { $0.prepareSleep() }
-        let ready: IncomingRequest?
-        do { ready = try poll(&watch) } catch {
-            finishSleep(entered)
-            throw error
-        }
-        if ready != nil { finishSleep(entered) }
-        return (ready, plan, entered)
-    }
-
-    private func finishSleep(_ entered: [ClientLink]) {
-        pump.receiving.withLock { $0.finishSleep(entered) }
     }
 
     @inline(__always)
