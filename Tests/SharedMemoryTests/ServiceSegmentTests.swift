@@ -101,6 +101,25 @@ struct ServiceSegmentTests {
         }
     }
 
+    @Test("A forged ring stride whose end overflows is refused, not a trap")
+    func overflowingStride() throws {
+        try withUniqueName("svc") { name in
+            defer { try? SharedMemorySegment.remove(try SegmentName(name)) }
+            do {
+                // One ring: stride x 1 does not overflow, but the rings' offset plus it does.
+                let service = try Self.open(name, .manyToOne, members: 1)
+                service.word32(ServiceLayout.Offset.ringStride).pointee.store(0xFFFF_F000, ordering: .relaxed)
+                service.word32(ServiceLayout.Offset.ringStride + 4).pointee.store(0xFFFF_FFFF, ordering: .relaxed)
+            }
+            let error = caught { () throws(ChannelError) in
+                _ = try ServiceSegment.open(try! SegmentName(name), expected: .manyToOne, shape: nil,
+                                            mode: 0o600, lifetime: .posix, backend: .default)
+            }
+            guard case .badChannel = error else { Issue.record("\(String(describing: error))"); return }
+            #expect(try ServiceDirectory.describe(try SegmentName(name)).problem != nil)
+        }
+    }
+
     @Test("A service of another pattern is refused by name")
     func wrongPatternRefused() throws {
         try withUniqueName("svc") { name in

@@ -49,6 +49,7 @@ enum ServiceSegmentDescriber: ServiceDescriber {
         let (ringBytes, overflow) = stride.multipliedReportingOverflow(by: rings)
         guard ringsOffset == UInt64(ServiceLayout.ringsOffset(members: members)), stride > 0,
               stride % UInt64(ServiceLayout.regionAlignment) == 0, !overflow,
+              !ringsOffset.addingReportingOverflow(ringBytes).overflow,
               ringsOffset + ringBytes == UInt64(view.payloadSize) else {
             throw ServiceProblem("\(name): \(rings) rings \(stride) bytes apart from offset \(ringsOffset) do not fill its \(view.payloadSize) bytes")
         }

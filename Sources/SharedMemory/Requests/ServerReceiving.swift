@@ -87,10 +87,9 @@ struct ServerReceiving {
             return
         }
         var taken = reader.currentPosition.littleEndian
-        let announced = withUnsafeBytes(of: &taken) { bytes in
+        _ = withUnsafeBytes(of: &taken) { bytes in
             try? writer.writeFrame(id: 0, kind: .serverAttached, payload: bytes, timeout: nil, waits: false)
         }
-        _ = announced
         links[member] = ClientLink(member: member, session: session, reader: reader, writer: writer, service: serviceName, owner: owner)
     }
 

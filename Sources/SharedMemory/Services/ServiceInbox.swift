@@ -266,7 +266,7 @@ final class ServiceInbox: @unchecked Sendable {
         return order.isEmpty
     }
 
-    /// What a wait finds before it sleeps: a result, the end, or how long it may sleep on which rings.
+    /// What a wait finds before it sleeps: a message, the end, or nothing yet.
     private enum Step {
         case taken
         case end

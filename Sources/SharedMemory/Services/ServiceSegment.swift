@@ -95,9 +95,11 @@ final class ServiceSegment: @unchecked Sendable {
         let ringsOffset = load64(ServiceLayout.Offset.ringsOffset)
         let rings = UInt64(members * pattern.ringsPerMember)
         let (ringBytes, overflow) = stride.multipliedReportingOverflow(by: rings)
+        // Overflow-checked: a forged stride must not trap the sum.
+        let (end, endOverflow) = ringsOffset.addingReportingOverflow(ringBytes)
         guard ringsOffset == UInt64(ServiceLayout.ringsOffset(members: members)),
-              stride > 0, stride % UInt64(ServiceLayout.regionAlignment) == 0, !overflow,
-              ringsOffset + ringBytes == UInt64(size) else {
+              stride > 0, stride % UInt64(ServiceLayout.regionAlignment) == 0, !overflow, !endOverflow,
+              end == UInt64(size) else {
             throw .badChannel("\(name): \(rings) rings \(stride) bytes apart from offset \(ringsOffset) do not fill its \(size) bytes")
         }
         self.mapping = mapping
@@ -247,11 +249,6 @@ final class ServiceSegment: @unchecked Sendable {
     func markBridged() throws(ChannelError) {
         for mark in 0..<ServiceLayout.bridgeMarks where try tryLock(ServiceLayout.bridgeLockByte(mark)) { return }
         throw .busy("all \(ServiceLayout.bridgeMarks) bridge marks of \(name.posixName) are taken")
-    }
-
-    /// Whether a process holds a bridge mark of this service.
-    var isBridged: Bool {
-        isLocked(ServiceLayout.bridgeLockByte(0), length: UInt64(ServiceLayout.bridgeMarks))
     }
 
     /// The periodic check of a waiting side: the segment is still whole. A
