@@ -539,7 +539,13 @@ extension RingReader {
     }
 
     /// Whether the writer closed the ring and this reader has received everything.
+    ///
+    /// The close is read first: the writer publishes its last record before
+    /// it stores "closed", so a write position loaded after seeing "closed"
+    /// is final. Loaded the other way round, a writer that published and
+    /// closed between the two loads would have its last records taken for
+    /// never sent.
     var isDrainedAndClosed: Bool {
-        core.writePosition.pointee.load(ordering: .acquiring) == currentPosition && writerClosed
+        writerClosed && core.writePosition.pointee.load(ordering: .acquiring) == currentPosition
     }
 }
