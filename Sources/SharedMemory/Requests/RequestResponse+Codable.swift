@@ -3,7 +3,7 @@
 extension RequestClient {
     /// Sends `value` as a request and decodes the reply as `reply`, waiting up to `timeout` in all.
     /// - Throws: ``ChannelError/codingFailed(_:)`` when the value or the reply
-    ///   cannot be coded, and the errors of ``request(_:timeout:)-(_,_)``.
+    ///   cannot be coded, and the errors of the request for bytes.
     nonisolated(nonsending) public func request<Request: Encodable, Reply: Decodable>(
         _ value: Request, replying reply: Reply.Type, codec: some MessageCodec = .json, timeout: Duration? = nil
     ) async throws(ChannelError) -> Reply {
