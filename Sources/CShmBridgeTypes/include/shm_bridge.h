@@ -51,6 +51,89 @@ extern const dds_topic_descriptor_t shm_bridge_Message_desc;
 #define shm_bridge_Message_free(d,o) \
 dds_sample_free ((d), &shm_bridge_Message_desc, (o))
 
+#ifndef DDS_SEQUENCE_OCTET_DEFINED
+#define DDS_SEQUENCE_OCTET_DEFINED
+typedef struct dds_sequence_octet
+{
+  uint32_t _maximum;
+  uint32_t _length;
+  uint8_t *_buffer;
+  bool _release;
+} dds_sequence_octet;
+
+#define dds_sequence_octet__alloc() \
+((dds_sequence_octet*) dds_alloc (sizeof (dds_sequence_octet)));
+
+#define dds_sequence_octet_allocbuf(l) \
+((uint8_t *) dds_alloc ((l) * sizeof (uint8_t)))
+#endif /* DDS_SEQUENCE_OCTET_DEFINED */
+
+typedef struct shm_bridge_Request
+{
+  uint8_t requester[16];
+  uint8_t responder[16];
+  uint64_t request_id;
+  uint8_t kind;
+  dds_sequence_octet payload;
+} shm_bridge_Request;
+
+extern const dds_topic_descriptor_t shm_bridge_Request_desc;
+
+#define shm_bridge_Request__alloc() \
+((shm_bridge_Request*) dds_alloc (sizeof (shm_bridge_Request)));
+
+#define shm_bridge_Request_free(d,o) \
+dds_sample_free ((d), &shm_bridge_Request_desc, (o))
+
+#ifndef DDS_SEQUENCE_OCTET_DEFINED
+#define DDS_SEQUENCE_OCTET_DEFINED
+typedef struct dds_sequence_octet
+{
+  uint32_t _maximum;
+  uint32_t _length;
+  uint8_t *_buffer;
+  bool _release;
+} dds_sequence_octet;
+
+#define dds_sequence_octet__alloc() \
+((dds_sequence_octet*) dds_alloc (sizeof (dds_sequence_octet)));
+
+#define dds_sequence_octet_allocbuf(l) \
+((uint8_t *) dds_alloc ((l) * sizeof (uint8_t)))
+#endif /* DDS_SEQUENCE_OCTET_DEFINED */
+
+typedef struct shm_bridge_Reply
+{
+  uint8_t responder[16];
+  uint8_t requester[16];
+  uint64_t request_id;
+  uint8_t kind;
+  dds_sequence_octet payload;
+} shm_bridge_Reply;
+
+extern const dds_topic_descriptor_t shm_bridge_Reply_desc;
+
+#define shm_bridge_Reply__alloc() \
+((shm_bridge_Reply*) dds_alloc (sizeof (shm_bridge_Reply)));
+
+#define shm_bridge_Reply_free(d,o) \
+dds_sample_free ((d), &shm_bridge_Reply_desc, (o))
+
+typedef struct shm_bridge_Responder
+{
+  uint8_t origin[16];
+  uint32_t max_payload;
+  uint8_t serving;
+} shm_bridge_Responder;
+
+extern const dds_topic_descriptor_t shm_bridge_Responder_desc;
+
+#define shm_bridge_Responder__alloc() \
+((shm_bridge_Responder*) dds_alloc (sizeof (shm_bridge_Responder)));
+
+#define shm_bridge_Responder_free(d,o) \
+dds_sample_free ((d), &shm_bridge_Responder_desc, (o))
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,4 +20,22 @@ dds_entity_t shm_bridge_participant_reader(dds_entity_t participant);
 /// `reader` currently sees alive (at most 256 are counted).
 int32_t shm_bridge_count_remote_participants(dds_entity_t reader, dds_entity_t participant);
 
+/// The topic descriptors of the request/response bridge's samples.
+const dds_topic_descriptor_t *shm_bridge_request_descriptor(void);
+const dds_topic_descriptor_t *shm_bridge_reply_descriptor(void);
+const dds_topic_descriptor_t *shm_bridge_responder_descriptor(void);
+
+/// One responder announcement as shm_bridge_read_responders reports it.
+typedef struct shm_bridge_responder_entry {
+    uint8_t origin[16];
+    uint32_t max_payload;
+    uint8_t serving;
+} shm_bridge_responder_entry;
+
+/// The responders whose announcement instance is alive now: first takes
+/// (purges) the instances that are no longer alive, then reads the alive
+/// ones (KEEP_LAST 1: one sample each) into `entries`, at most `capacity`.
+/// Returns how many, or a negative DDS return code.
+int32_t shm_bridge_read_responders(dds_entity_t reader, shm_bridge_responder_entry *entries, int32_t capacity);
+
 #endif
