@@ -55,6 +55,22 @@ public struct BridgeConfiguration: Sendable {
     public var wait: WaitStrategy = .sleep
     /// How long remote peers wait before they declare this bridge gone after a crash.
     public var leaseDuration: Duration = .seconds(10)
+    /// The request/response services the bridge carries (a name here may not
+    /// also be in ``services``); see ``BridgedRequestService``.
+    public var requestServices: [BridgedRequestService] = []
+    /// How long a request carried over the network may wait for its reply
+    /// (for a stream: for its next item) before the bridge fails it: on the
+    /// clients' host the pending request is failed and dropped, on the
+    /// server's host the local request times out. 30 s by default.
+    public var requestTimeout: Duration = .seconds(30)
+    /// The most requests a `--requests-out` bridge waits for at once per
+    /// service; a request beyond it fails at once ("too many pending requests").
+    public var maxPendingRequests: Int = 4096
+    /// The most requests a `--requests-in` bridge makes locally at once per
+    /// service; beyond it the bridge takes no more from the network until one ends.
+    public var maxRequestsInFlight: Int = 64
+    /// The shape of a request/response service the bridge has to create.
+    public var requestShape: RequestResponseConfiguration = RequestResponseConfiguration()
 
     /// A configuration for `services` with defaults for everything else.
     public init(services: [BridgedService]) {
@@ -63,7 +79,8 @@ public struct BridgeConfiguration: Sendable {
 
     /// Why the configuration cannot work, or `nil`.
     public var problem: String? {
-        if services.isEmpty { return "no services to bridge (give --out, --in or --both)" }
+        if services.isEmpty && requestServices.isEmpty { return "no services to bridge (give --out, --in, --both, --requests-out or --requests-in)" }
+        if let problem = requestProblem { return problem }
         for service in services {
             if let problem = BridgeNaming.problem(withServiceName: service.name) { return problem }
         }
@@ -97,6 +114,7 @@ public final class Bridge: Sendable {
     let stopFlag = StopFlag()
     let forwarders: [@Sendable () -> Void]
     let outboundForwarders: [OutboundForwarder]
+    let requestMatched: [@Sendable () -> Int]
     let threads = Mutex<[BridgeThread]>([])
 
     /// Opens the local rings and the DDS entities of `configuration`; nothing
@@ -160,6 +178,8 @@ public final class Bridge: Sendable {
                 throw BridgeError(description: "\(serviceName): \(error)")
             }
         }
+        let requestLocals = try RequestBridging.openLocal(configuration)
+        largest = max(largest, requestLocals.map(\.largestPayload).max() ?? 0)
         let domainConfiguration = DDSDomainConfiguration(
             domain: configuration.domain, interfaces: configuration.interfaces, maxSampleSize: largest + 1024,
             leaseDuration: configuration.leaseDuration)
@@ -193,6 +213,10 @@ public final class Bridge: Sendable {
                 forwarders.append { forwarder.run() }
                 BridgeLog.log(.info, "DDS topic \(topicName) -> \(service.name) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
             }
+            let requests = try RequestBridging.forwarders(requestLocals, participant: participant, configuration: configuration,
+                                                          origin: origin, counters: counters, stop: stopFlag)
+            forwarders += requests.loops
+            requestMatched = requests.matched
         } catch {
             throw BridgeError(description: "\(error)")
         }
@@ -223,7 +247,7 @@ public final class Bridge: Sendable {
     /// The counters now, with the remote participants and matched readers counted afresh.
     public func snapshot() -> BridgeCountersSnapshot {
         counters.remoteParticipants.store(Int64(participant.remoteParticipants), ordering: .relaxed)
-        counters.matchedReaders.store(Int64(outboundForwarders.reduce(0) { $0 + $1.matchedReaders }), ordering: .relaxed)
+        counters.matchedReaders.store(Int64(outboundForwarders.reduce(0) { $0 + $1.matchedReaders } + requestMatched.reduce(0) { $0 + $1() }), ordering: .relaxed)
         return counters.snapshot
     }
 }

@@ -17,6 +17,14 @@ public final class BridgeCounters: Sendable {
     let writeBlocked = Atomic<UInt64>(0)
     let remoteParticipants = Atomic<Int64>(0)
     let matchedReaders = Atomic<Int64>(0)
+    let requestsOut = Atomic<UInt64>(0)
+    let requestsIn = Atomic<UInt64>(0)
+    let repliesOut = Atomic<UInt64>(0)
+    let repliesIn = Atomic<UInt64>(0)
+    let requestsFailed = Atomic<UInt64>(0)
+    let droppedMalformed = Atomic<UInt64>(0)
+    let droppedUnknownReply = Atomic<UInt64>(0)
+    let ignoredNotForUs = Atomic<UInt64>(0)
 
     init() {}
 
@@ -29,7 +37,12 @@ public final class BridgeCounters: Sendable {
             droppedType: droppedType.load(ordering: .relaxed), droppedLocal: droppedLocal.load(ordering: .relaxed),
             missedLocal: missedLocal.load(ordering: .relaxed), missedNetwork: missedNetwork.load(ordering: .relaxed),
             writeBlocked: writeBlocked.load(ordering: .relaxed), remoteParticipants: Int(remoteParticipants.load(ordering: .relaxed)),
-            matchedReaders: Int(matchedReaders.load(ordering: .relaxed)))
+            matchedReaders: Int(matchedReaders.load(ordering: .relaxed)),
+            requests: RequestCountersSnapshot(
+                requestsOut: requestsOut.load(ordering: .relaxed), requestsIn: requestsIn.load(ordering: .relaxed),
+                repliesOut: repliesOut.load(ordering: .relaxed), repliesIn: repliesIn.load(ordering: .relaxed),
+                failed: requestsFailed.load(ordering: .relaxed), droppedMalformed: droppedMalformed.load(ordering: .relaxed),
+                droppedUnknownReply: droppedUnknownReply.load(ordering: .relaxed), ignoredNotForUs: ignoredNotForUs.load(ordering: .relaxed)))
     }
 }
 
@@ -62,6 +75,8 @@ public struct BridgeCountersSnapshot: Hashable, Sendable, CustomStringConvertibl
     /// DDS readers of other participants matched with this bridge's writers,
     /// summed over its outgoing services: samples written reach these readers.
     public var matchedReaders: Int = 0
+    /// The request/response counters (all 0 without request/response services).
+    public var requests = RequestCountersSnapshot()
 
     /// One line: `out N msgs B bytes, in ..., dropped ..., missed ..., participants P; matched readers R`.
     public var description: String {
@@ -69,5 +84,49 @@ public struct BridgeCountersSnapshot: Hashable, Sendable, CustomStringConvertibl
             + "dropped own \(droppedOwn) too-large \(droppedTooLarge) type \(droppedType) local \(droppedLocal); "
             + "missed local \(missedLocal) network \(missedNetwork); write-blocked \(writeBlocked); "
             + "remote participants \(remoteParticipants); matched readers \(matchedReaders)"
+            + (requests == RequestCountersSnapshot() ? "" : "; \(requests)")
+    }
+}
+
+/// The request/response part of the bridge's counters.
+public struct RequestCountersSnapshot: Hashable, Sendable, CustomStringConvertible {
+    /// Local requests written to DDS (`--requests-out`).
+    public var requestsOut: UInt64 = 0
+    /// Requests from DDS made locally, or answered with an error at once (`--requests-in`).
+    public var requestsIn: UInt64 = 0
+    /// Replies, stream items, ends and errors written to DDS (`--requests-in`).
+    public var repliesOut: UInt64 = 0
+    /// Replies, stream items, ends and errors from DDS handed to a local client (`--requests-out`).
+    public var repliesIn: UInt64 = 0
+    /// Requests that ended with an error: one the bridge made (no server, too
+    /// many pending, timeout, responder gone) or one the remote side sent.
+    public var failed: UInt64 = 0
+    /// Samples with a kind outside the protocol (dropped).
+    public var droppedMalformed: UInt64 = 0
+    /// Replies to requests not pending here, or from another responder than
+    /// the one asked: late, expired or forged (dropped).
+    public var droppedUnknownReply: UInt64 = 0
+    /// Samples addressed to another bridge (ignored: normal with several bridges).
+    public var ignoredNotForUs: UInt64 = 0
+
+    /// Zero counters.
+    public init() {}
+
+    init(requestsOut: UInt64, requestsIn: UInt64, repliesOut: UInt64, repliesIn: UInt64, failed: UInt64,
+         droppedMalformed: UInt64, droppedUnknownReply: UInt64, ignoredNotForUs: UInt64) {
+        self.requestsOut = requestsOut
+        self.requestsIn = requestsIn
+        self.repliesOut = repliesOut
+        self.repliesIn = repliesIn
+        self.failed = failed
+        self.droppedMalformed = droppedMalformed
+        self.droppedUnknownReply = droppedUnknownReply
+        self.ignoredNotForUs = ignoredNotForUs
+    }
+
+    /// One line: `requests out N in N; replies out N in N; failed N; dropped malformed N unknown-reply N; not-for-us N`.
+    public var description: String {
+        "requests out \(requestsOut) in \(requestsIn); replies out \(repliesOut) in \(repliesIn); failed \(failed); "
+            + "dropped malformed \(droppedMalformed) unknown-reply \(droppedUnknownReply); not-for-us \(ignoredNotForUs)"
     }
 }

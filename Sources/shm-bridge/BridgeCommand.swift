@@ -17,12 +17,24 @@ struct BridgeCommand: ParsableCommand {
             single-publisher ring is bridged one way). A bridge never forwards back what it received: \
             its local subscriber skips its own publisher. Counters are printed on SIGINT/SIGTERM and every \
             --stats seconds.
+
+            Request/response services: --requests-out NAME on the host of the clients (the bridge serves \
+            NAME locally, standing in for the remote server), --requests-in NAME on the host of the \
+            server (the bridge is one client of NAME and makes the requests that come from the network). \
+            Topics shm/NAME/request, shm/NAME/reply and shm/NAME/server. A request with no server on the \
+            network fails at once; one unanswered for --request-timeout seconds fails then.
             """)
 
     @Option(name: .customLong("out"), help: "Forward local service NAME to DDS (repeatable).") var outs: [String] = []
     @Option(name: .customLong("in"), help: "Republish DDS topic shm/NAME locally (repeatable).") var ins: [String] = []
     @Option(name: .customLong("both"), help: "Both directions on topic NAME (repeatable): the bridge publishes what comes from DDS and forwards what the other local publishers send.")
     var both: [String] = []
+    @Option(name: .customLong("requests-out"), help: "Clients of request/response service NAME are on this host: serve NAME here and send its requests to the network (repeatable).")
+    var requestsOut: [String] = []
+    @Option(name: .customLong("requests-in"), help: "The server of request/response service NAME is on this host: make the requests from the network here (repeatable).")
+    var requestsIn: [String] = []
+    @Option(help: "Seconds a request carried over the network waits for its reply (a stream: for its next item) before the bridge fails it.")
+    var requestTimeout: Double = 30
     @Option(help: "The DDS domain id, 0 to 230 (0 is ROS 2's default).") var domain: UInt32 = 42
     @Option(name: .customLong("interface"), help: "A network interface DDS may use (repeatable), e.g. lo or veth0.")
     var interfaces: [String] = []
@@ -45,6 +57,7 @@ struct BridgeCommand: ParsableCommand {
         guard (1...64).contains(publishers) else { throw ValidationError("--publishers must be 1 to 64, not \(publishers)") }
         guard ["lossless", "overwrite"].contains(policy) else { throw ValidationError("--policy is lossless or overwrite, not \(policy)") }
         guard ["spin", "adaptive", "sleep"].contains(wait) else { throw ValidationError("--wait is spin, adaptive or sleep, not \(wait)") }
+        guard requestTimeout >= 0.01, requestTimeout <= 86_400 else { throw ValidationError("--request-timeout must be 0.01 to 86400 seconds, not \(requestTimeout)") }
         guard (0...86_400).contains(stats) else { throw ValidationError("--stats must be 0 to 86400 seconds") }
         if let maxMessage, !(1...(capacity / 2)).contains(maxMessage) {
             throw ValidationError("--max-message must be 1 to half the capacity (\(capacity / 2)), not \(maxMessage)")
@@ -56,6 +69,9 @@ struct BridgeCommand: ParsableCommand {
         var services = outs.map { BridgedService(name: $0, direction: .out) } + ins.map { BridgedService(name: $0, direction: .in) }
         services += both.flatMap { [BridgedService(name: $0, direction: .out), BridgedService(name: $0, direction: .in)] }
         var configuration = BridgeConfiguration(services: services)
+        configuration.requestServices = requestsOut.map { BridgedRequestService(name: $0, direction: .out) }
+            + requestsIn.map { BridgedRequestService(name: $0, direction: .in) }
+        configuration.requestTimeout = .nanoseconds(Int64(requestTimeout * 1e9))
         configuration.domain = domain
         configuration.interfaces = interfaces
         configuration.queueDepth = queue

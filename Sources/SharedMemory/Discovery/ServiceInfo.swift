@@ -142,8 +142,9 @@ public struct ServiceInfo: Hashable, Sendable {
     /// The service's counters.
     public var counters: ServiceCounters
     /// Whether a process bridges the service to other machines now: it holds
-    /// one of the topic's bridge marks, a lock byte (as the kernel says; see
-    /// <doc:Discovery#Bridged-Services>). Always `false` for other kinds.
+    /// one of the service's bridge marks, a lock byte (as the kernel says; see
+    /// <doc:Discovery#Bridged-Services>). Topics and request/response services
+    /// have marks; always `false` for other kinds.
     public var bridged: Bool = false
     /// Why the service cannot be fully described: a word that breaks the
     /// layout's rules, an unknown version, a truncated segment; `nil` when

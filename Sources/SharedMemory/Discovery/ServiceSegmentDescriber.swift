@@ -109,6 +109,8 @@ enum ServiceSegmentDescriber: ServiceDescriber {
             for subscriber in 0..<readerSlots where try view.isLocked(byte: ServiceLayout.subscriberLockByte(subscriber)) {
                 info.participants.append(ServiceParticipant(role: .subscriber, slot: subscriber, alive: true))
             }
+        }
+        if pattern == .topic || pattern == .requestResponse {
             for mark in 0..<ServiceLayout.bridgeMarks where try view.isLocked(byte: ServiceLayout.bridgeLockByte(mark)) {
                 info.bridged = true
                 break

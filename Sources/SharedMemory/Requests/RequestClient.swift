@@ -92,6 +92,21 @@ public final class RequestClient: Sendable {
     /// The largest request or reply payload, in bytes.
     public var maxPayloadSize: Int { requestCore.maxMessageSize - RequestFrame.prefixSize }
 
+    /// Whether a server holds the service now, as the kernel's lock says: a
+    /// request sent while this is `false` waits until a server comes (or its timeout).
+    public var hasServer: Bool { service.ownerIsAlive }
+
+    /// Marks the service as bridged to other machines for as long as this
+    /// client's segment stays open in this process: a process that carries
+    /// requests from elsewhere to this service (`shm-bridge --requests-in`)
+    /// calls it, and ``ServiceInfo/bridged`` (`shm list --services`) shows
+    /// it. The mark is a lock byte the kernel drops when the process dies
+    /// (see <doc:ServiceProtocol>); no word of the service changes.
+    /// - Throws: ``ChannelError/busy(_:)`` when all 16 marks are taken.
+    public func markBridged() throws(ChannelError) {
+        try service.markBridged()
+    }
+
     /// Leaves the service: closes the request ring, detaches from the
     /// response ring and frees the client slot. Waiting requests fail with
     /// ``ChannelError/closed``. Dropping the client does the same.

@@ -68,6 +68,17 @@ public final class RequestServer: Sendable {
     /// The clients attached now.
     public var clientCount: Int { pump.receiving.withLock { state in state.links.count { $0 != nil } } }
 
+    /// Marks the service as bridged to other machines for as long as this
+    /// server's segment stays open in this process: a process that stands in
+    /// for a server elsewhere (`shm-bridge --requests-out`) calls it, and
+    /// ``ServiceInfo/bridged`` (`shm list --services`) shows it. The mark is
+    /// a lock byte the kernel drops when the process dies (see
+    /// <doc:ServiceProtocol>); no word of the service changes.
+    /// - Throws: ``ChannelError/busy(_:)`` when all 16 marks are taken.
+    public func markBridged() throws(ChannelError) {
+        try service.markBridged()
+    }
+
     /// Stops serving: closes every client's response ring (their waiting
     /// requests fail with ``ChannelError/peerLeft(_:)``), detaches from their
     /// request rings and releases the owner lock, so that another server can

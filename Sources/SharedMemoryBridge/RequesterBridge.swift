@@ -1,0 +1,270 @@
+internal import CCycloneDDS
+internal import CShmBridgeTypes
+import Synchronization
+import SharedMemory
+
+/// The host with the clients (`--requests-out NAME`): the bridge serves NAME
+/// locally as its ``RequestServer``, standing in for the remote server, and
+/// sends each request to one responder bridge on the network (see
+/// ``ResponderChoice``). Two threads: one takes local requests and writes
+/// them to DDS, one takes replies from DDS (checked, see
+/// ``RequestSampleCheck``) and answers the local clients, and watches the
+/// responders and the pending requests' deadlines.
+final class RequesterBridge: @unchecked Sendable {
+    // @unchecked: the DDS handles are integers used through Cyclone's
+    // thread-safe API; the server is Sendable; the shared state is behind
+    // mutexes and the counters are atomics.
+    let service: String
+    let server: RequestServer
+    let origin: [UInt8]
+    let requestWriter: dds_entity_t
+    let replyReader: dds_entity_t
+    let responderReader: dds_entity_t
+    let waitset: dds_entity_t
+    let counters: BridgeCounters
+    let stop: StopFlag
+    let check: RequestSampleCheck
+    let timeout: Duration
+    let pending: Mutex<PendingRequests<IncomingRequest>>
+    let choice = Mutex(ResponderChoice())
+    let nextID = Atomic<UInt64>(1)
+    /// How long a reply waits for space in a local client's response ring.
+    static let localReplyTimeout: Duration = .seconds(2)
+
+    init(service: String, server: RequestServer, participant: DDSParticipant, configuration: BridgeConfiguration,
+         origin: [UInt8], counters: BridgeCounters, stop: StopFlag) throws(DDSError) {
+        self.service = service
+        self.server = server
+        self.origin = origin
+        self.counters = counters
+        self.stop = stop
+        timeout = configuration.requestTimeout
+        check = RequestSampleCheck(origin: origin, maxPayload: server.maxPayloadSize)
+        pending = Mutex(PendingRequests(capacity: configuration.maxPendingRequests, timeout: configuration.requestTimeout))
+        let topics = try RequestDDS.topics(participant, service: service)
+        let writerQoS = RequestDDS.dataQoS(queueDepth: configuration.queueDepth, maxPayload: server.maxPayloadSize, reader: false)
+        defer { dds_delete_qos(writerQoS) }
+        requestWriter = try ddsCheck(dds_create_writer(participant.participant, topics.request, writerQoS, nil), "creating a DDS writer for \(service) requests")
+        let readerQoS = RequestDDS.dataQoS(queueDepth: configuration.queueDepth, maxPayload: server.maxPayloadSize, reader: true)
+        defer { dds_delete_qos(readerQoS) }
+        replyReader = try ddsCheck(dds_create_reader(participant.participant, topics.reply, readerQoS, nil), "creating a DDS reader for \(service) replies")
+        let announcementQoS = RequestDDS.announcementQoS()
+        defer { dds_delete_qos(announcementQoS) }
+        responderReader = try ddsCheck(dds_create_reader(participant.participant, topics.server, announcementQoS, nil),
+                                       "creating a DDS reader for \(service) servers")
+        waitset = try ddsCheck(dds_create_waitset(participant.participant), "creating a DDS waitset")
+        let condition = try ddsCheck(dds_create_readcondition(replyReader, shm_bridge_any_state()), "creating a read condition")
+        try ddsCheck(dds_waitset_attach(waitset, condition, 0), "attaching a read condition")
+    }
+
+    /// Responder bridges matched with the request writer.
+    var matchedReaders: Int { RequestDDS.matchedReaders(requestWriter) }
+
+    // MARK: Local requests -> DDS
+
+    func runRequests() {
+        while !stop.isSet {
+            let request: IncomingRequest
+            do {
+                request = try server.nextRequest(timeout: .milliseconds(200))
+            } catch .timedOut {
+                continue
+            } catch .badChannel(let reason) {
+                BridgeLog.log(.warning, "\(service): dropped a local message: \(reason)")
+                continue
+            } catch {
+                if !stop.isSet { BridgeLog.log(.error, "\(service): taking local requests: \(error)") }
+                break
+            }
+            forward(request)
+        }
+    }
+
+    private func forward(_ request: IncomingRequest) {
+        guard let responder = choice.withLock({ $0.current }) else {
+            failLocal(request, "no server for \(service) on the network (no bridge with --requests-in \(service) and a live server is reachable)")
+            return
+        }
+        guard request.payload.count <= responder.maxPayload else {
+            failLocal(request, "a request of \(request.payload.count) bytes; the server of \(service) on the network takes at most \(responder.maxPayload)")
+            return
+        }
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        // Registered before it is written: a reply cannot come before it is pending.
+        let added = pending.withLock { $0.insert(id, request, responder: responder.origin, isStream: request.isStream, now: .now) }
+        guard added else {
+            failLocal(request, "too many pending requests to the network for \(service) (\(pending.withLock { $0.capacity }))")
+            return
+        }
+        let rc = writeRequest(id: id, to: responder.origin, kind: request.isStream ? .streamRequest : .request, payload: request.payload)
+        if rc == DDS_RETCODE_OK {
+            counters.requestsOut.add(1, ordering: .relaxed)
+        } else if pending.withLock({ $0.remove(id) }) != nil {
+            failLocal(request, "the request could not be sent to the network: \(DDSError(what: "dds_write", code: rc))")
+        }
+    }
+
+    private func writeRequest(id: UInt64, to responder: [UInt8], kind: RequestSampleKind, payload: [UInt8]) -> Int32 {
+        var sample = shm_bridge_Request()
+        withUnsafeMutableBytes(of: &sample.requester) { RequestDDS.copy(origin, into: $0) }
+        withUnsafeMutableBytes(of: &sample.responder) { RequestDDS.copy(responder, into: $0) }
+        sample.request_id = id
+        sample.kind = kind.rawValue
+        return payload.withUnsafeBufferPointer { bytes in
+            sample.payload._buffer = UnsafeMutablePointer(mutating: bytes.baseAddress)
+            sample.payload._length = UInt32(bytes.count)
+            sample.payload._maximum = UInt32(bytes.count)
+            sample.payload._release = false
+            defer { sample.payload._buffer = nil }
+            return RequestDDS.write(requestWriter, &sample, counters: counters, stop: stop)
+        }
+    }
+
+    /// Answers a local request with an error (the client gets ``ChannelError/requestFailed(_:)``).
+    private func failLocal(_ request: IncomingRequest, _ reason: String) {
+        counters.requestsFailed.add(1, ordering: .relaxed)
+        BridgeLog.log(.debug, "\(service): failed a request of client \(request.client): \(reason)")
+        let text = String(decoding: RequestDDS.shortened(reason, to: server.maxPayloadSize), as: UTF8.self)
+        do { try server.fail(request, reason: text, timeout: .milliseconds(200)) } catch {
+            BridgeLog.log(.debug, "\(service): the error reply to client \(request.client) was dropped: \(error)")
+        }
+    }
+
+    // MARK: DDS replies -> local clients
+
+    func runReplies() {
+        let batch = 16
+        var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
+        var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
+        var nextCheck = ContinuousClock.now
+        while !stop.isSet {
+            _ = dds_waitset_wait(waitset, nil, 0, 100_000_000)
+            while !stop.isSet {
+                for index in 0..<batch { samples[index] = nil }
+                let count = dds_take(replyReader, &samples, &infos, batch, UInt32(batch))
+                guard count > 0 else { break }
+                for index in 0..<Int(count) where infos[index].valid_data {
+                    guard let raw = samples[index] else { continue }
+                    deliver(raw.assumingMemoryBound(to: shm_bridge_Reply.self))
+                }
+                _ = dds_return_loan(replyReader, &samples, count)
+            }
+            let now = ContinuousClock.now
+            if now >= nextCheck {
+                nextCheck = now + .milliseconds(100)
+                refreshResponders()
+                for (id, entry) in pending.withLock({ $0.expire(now: now) }) {
+                    if entry.isStream { cancelRemote(id, entry.responder) }
+                    failLocal(entry.value, "no reply from the server of \(service) on the network within \(timeout) (the bridge's --request-timeout)")
+                }
+            }
+        }
+        for (_, entry) in pending.withLock({ $0.removeAll() }) {
+            failLocal(entry.value, "the bridge of \(service) stopped before the reply came")
+        }
+        server.close()
+    }
+
+    private func refreshResponders() {
+        var entries = [shm_bridge_responder_entry](repeating: shm_bridge_responder_entry(), count: 64)
+        let found = shm_bridge_read_responders(responderReader, &entries, Int32(entries.count))
+        guard found >= 0 else { return }
+        let alive = entries.prefix(Int(found)).map { entry in
+            ResponderChoice.Responder(origin: withUnsafeBytes(of: entry.origin) { Array($0) },
+                                      maxPayload: Int(entry.max_payload), serving: entry.serving == 1)
+        }.filter { $0.origin != origin }
+        let (changed, current, aliveOrigins) = choice.withLock { choice in
+            let changed = choice.update(alive: alive)
+            return (changed, choice.current, choice.aliveOrigins)
+        }
+        if changed {
+            if let current {
+                BridgeLog.log(.info, "\(service): server on the network: bridge \(originText(current.origin)) (\(alive.count) responder\(alive.count == 1 ? "" : "s") alive)")
+            } else {
+                BridgeLog.log(.info, "\(service): no server on the network (\(alive.count) responder bridge\(alive.count == 1 ? "" : "s") alive, none with a live server)")
+            }
+        }
+        for (_, entry) in pending.withLock({ $0.removeAll(notSentTo: aliveOrigins) }) {
+            failLocal(entry.value, "the bridge of the server of \(service) (\(originText(entry.responder))) left the network before it answered")
+        }
+    }
+
+    private func deliver(_ sample: UnsafeMutablePointer<shm_bridge_Reply>) {
+        let length = Int(sample.pointee.payload._length)
+        let id = sample.pointee.request_id
+        let refusal = withUnsafeBytes(of: sample.pointee.responder) { sender in
+            withUnsafeBytes(of: sample.pointee.requester) { target in
+                check.refusalOfReply(sender: sender, target: target, kind: sample.pointee.kind, payloadLength: length)
+            }
+        }
+        switch refusal {
+        case .ownSample?:
+            counters.droppedOwn.add(1, ordering: .relaxed)
+            return
+        case .notForUs?:
+            counters.ignoredNotForUs.add(1, ordering: .relaxed)
+            return
+        case .badKind(let kind)?:
+            counters.droppedMalformed.add(1, ordering: .relaxed)
+            BridgeLog.log(.warning, "\(service): dropped a reply of kind \(kind)")
+            return
+        case .tooLarge(let size)?:
+            counters.droppedTooLarge.add(1, ordering: .relaxed)
+            BridgeLog.log(.warning, "\(service): dropped a reply of \(size) bytes (the local service takes at most \(server.maxPayloadSize))")
+            let sender = withUnsafeBytes(of: sample.pointee.responder) { Array($0) }
+            let entry = pending.withLock { $0.answer(id, from: sender, kind: .error, now: .now) }
+            if let entry {
+                if entry.isStream { cancelRemote(id, entry.responder) }
+                failLocal(entry.value, "a reply of \(size) bytes from the network; this host's \(service) takes at most \(server.maxPayloadSize)")
+            }
+            return
+        case nil:
+            break
+        }
+        guard length == 0 || sample.pointee.payload._buffer != nil, let kind = ReplySampleKind(rawValue: sample.pointee.kind) else {
+            counters.droppedMalformed.add(1, ordering: .relaxed)
+            return
+        }
+        let now = ContinuousClock.now
+        let sender = withUnsafeBytes(of: sample.pointee.responder) { Array($0) }
+        let answered = pending.withLock { $0.answer(id, from: sender, kind: kind, now: now) }
+        guard let entry = answered else {
+            // Late (expired, or its responder was given up), or never sent: nobody waits.
+            counters.droppedUnknownReply.add(1, ordering: .relaxed)
+            return
+        }
+        counters.repliesIn.add(1, ordering: .relaxed)
+        let bytes = length == 0 ? [] : Array(UnsafeRawBufferPointer(start: sample.pointee.payload._buffer, count: length))
+        let request = entry.value
+        do throws(ChannelError) {
+            switch kind {
+            case .reply:
+                try server.reply(to: request, bytes, timeout: Self.localReplyTimeout)
+            case .streamItem where entry.isStream:
+                try server.replyStream(to: request).send(bytes, timeout: Self.localReplyTimeout)
+            case .streamItem:
+                try server.reply(to: request, bytes, timeout: Self.localReplyTimeout)
+            case .streamEnd where entry.isStream:
+                try server.replyStream(to: request).finish(timeout: Self.localReplyTimeout)
+            case .streamEnd:
+                failLocal(request, "the server of \(service) on the network ended the request without a reply")
+            case .error:
+                counters.requestsFailed.add(1, ordering: .relaxed)
+                let reason = String(decoding: RequestDDS.shortened(String(decoding: bytes, as: UTF8.self), to: server.maxPayloadSize), as: UTF8.self)
+                try server.fail(request, reason: reason, timeout: Self.localReplyTimeout)
+            }
+        } catch {
+            // The client cancelled the stream, left, died, or reads no more.
+            counters.droppedLocal.add(1, ordering: .relaxed)
+            BridgeLog.log(.debug, "\(service): a reply to client \(request.client) was dropped: \(error)")
+            if kind == .streamItem && entry.isStream && pending.withLock({ $0.remove(id) }) != nil {
+                cancelRemote(id, entry.responder)
+            }
+        }
+    }
+
+    /// Tells the responder to stop stream request `id`.
+    private func cancelRemote(_ id: UInt64, _ responder: [UInt8]) {
+        _ = writeRequest(id: id, to: responder, kind: .cancel, payload: [])
+    }
+}
