@@ -1,10 +1,16 @@
 import ArgumentParser
+import Dispatch
+import Synchronization
 import Glibc
 import SharedMemory
 
 /// The reply a test server gives: the request's bytes reversed, so that a
 /// client can check it got the answer to its own request.
 func testReply(to request: [UInt8]) -> [UInt8] { request.reversed() }
+
+/// Item `index` of the stream a test server sends for a stream request:
+/// the index and `:`, then the request reversed.
+func testStreamItem(_ index: Int, of request: [UInt8]) -> [UInt8] { Array("\(index):".utf8) + request.reversed() }
 
 /// Serves a request/response service until killed: each reply is the request reversed.
 struct Serve: ParsableCommand {
@@ -15,9 +21,11 @@ struct Serve: ParsableCommand {
     @Argument(help: "The service's segment name.") var name: String
     @Option(help: "Client slots of a service this peer creates, 1 to 64.") var maxClients = 8
     @Option(help: "Answer this many requests, then exit (default: until killed).") var count: Int?
+    @Option(help: "Items of the stream that answers a stream request (then the end).") var streamItems = 3
 
     func validate() throws {
         try checkRange(maxClients, 1...64, "--max-clients")
+        try checkRange(streamItems, 0...100_000, "--stream-items")
         if let count { try checkRange(count, 0...StreamOptions.maxCount, "--count") }
     }
 
@@ -30,7 +38,15 @@ struct Serve: ParsableCommand {
             while count.map({ answered < $0 }) ?? true {
                 guard let request = try nextRequest(server) else { continue }
                 // A client that died meanwhile is no failure of the server.
-                try? server.reply(to: request, testReply(to: request.payload), timeout: .seconds(10))
+                if request.isStream {
+                    let stream = server.replyStream(to: request)
+                    for index in 0..<streamItems {
+                        do { try stream.send(testStreamItem(index, of: request.payload), timeout: .seconds(10)) } catch { break }
+                    }
+                    try? stream.finish(timeout: .seconds(10))
+                } else {
+                    try? server.reply(to: request, testReply(to: request.payload), timeout: .seconds(10))
+                }
                 answered += 1
             }
             say("answered \(answered)")
@@ -69,6 +85,8 @@ struct Request: ParsableCommand {
     @Option(help: "Send at most this many requests.") var count = Int.max
     @Option(help: "Give up each request after this many milliseconds.") var timeoutMs = 5000
     @Option(help: "Wait this many milliseconds for a free client slot.") var joinTimeoutMs = 5000
+    @Option(help: "Send stream requests instead, each answered by this many items (`serve --stream-items`) and the end.")
+    var streamItems: Int?
 
     func validate() throws {
         try checkRange(maxClients, 1...64, "--max-clients")
@@ -92,6 +110,22 @@ struct Request: ParsableCommand {
         var sent = 0, answered = 0, mismatched = 0, okAfterFailure = 0
         var failures: [String: Int] = [:]
         let pid = getpid()
+        if let streamItems {
+            // Stream requests need the async API: a task runs them while this thread waits.
+            let done = DispatchSemaphore(value: 0)
+            let outcome = Mutex("")
+            let (limit, timeoutMs) = (count, timeoutMs)
+            Task.detached {
+                let line = await streamRequests(client, items: streamItems, count: limit, end: end, timeoutMs: timeoutMs, pid: pid)
+                outcome.withLock { $0 = line }
+                done.signal()
+            }
+            done.wait()
+            let line = outcome.withLock { $0 }
+            say(line)
+            if line.contains("mismatched 0 ") { return }
+            throw ExitCode(2)
+        }
         while sent < count && ContinuousClock.now < end {
             let text = "request \(pid) \(sent) " + String(repeating: "x", count: sent % 50)
             sent += 1
@@ -124,4 +158,32 @@ struct Request: ParsableCommand {
         say("sent \(sent) answered \(answered) failed \(failed) mismatched \(mismatched) okAfterFailure \(okAfterFailure) kinds [\(kinds)]")
         if mismatched > 0 { throw ExitCode(2) }
     }
+}
+
+/// Sends stream requests one at a time and checks that each gets exactly
+/// `items` items (``testStreamItem(_:of:)``) and the end; the summary line.
+private func streamRequests(_ client: RequestClient, items: Int, count: Int, end: ContinuousClock.Instant,
+                            timeoutMs: Int, pid: Int32) async -> String {
+    var sent = 0, answered = 0, failed = 0, mismatched = 0, received = 0
+    while sent < count && ContinuousClock.now < end {
+        let payload = Array("stream \(pid) \(sent)".utf8)
+        sent += 1
+        do throws(ChannelError) {
+            let replies = try await client.requestStream(payload, timeout: .milliseconds(timeoutMs))
+            var got: [[UInt8]] = []
+            var iterator = replies.makeAsyncIterator()
+            while let item = try await iterator.next() { got.append(item) }
+            received += got.count
+            if got == (0..<items).map({ testStreamItem($0, of: payload) }) {
+                answered += 1
+            } else {
+                mismatched += 1
+                complain("stream request \(sent - 1) got \(got.count) items that are not its answer")
+            }
+        } catch {
+            failed += 1
+            say("failed \(sent - 1): \(error)")
+        }
+    }
+    return "streams sent \(sent) answered \(answered) failed \(failed) mismatched \(mismatched) items \(received)"
 }
