@@ -1,10 +1,10 @@
 /// One request/response service the bridge carries across the network.
 ///
 /// ``BridgeDirection/out``: this host has the clients (`--requests-out`):
-/// the bridge serves the local service as its ``RequestServer``, standing in
+/// the bridge serves the local service as its `RequestServer`, standing in
 /// for the remote server, and sends every request to the network.
 /// ``BridgeDirection/in``: this host has the server (`--requests-in`): the
-/// bridge joins the local service as one ``RequestClient`` and makes the
+/// bridge joins the local service as one `RequestClient` and makes the
 /// requests that come from the network. See the SharedMemoryBridge article.
 public struct BridgedRequestService: Hashable, Sendable {
     /// The local service (segment) name; its DDS topics follow ``BridgeNaming``

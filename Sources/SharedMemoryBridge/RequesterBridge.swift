@@ -4,7 +4,7 @@ import Synchronization
 import SharedMemory
 
 /// The host with the clients (`--requests-out NAME`): the bridge serves NAME
-/// locally as its ``RequestServer``, standing in for the remote server, and
+/// locally as its `RequestServer`, standing in for the remote server, and
 /// sends each request to one responder bridge on the network (see
 /// ``ResponderChoice``). Two threads: one takes local requests and writes
 /// them to DDS, one takes replies from DDS (checked, see
@@ -120,7 +120,7 @@ final class RequesterBridge: @unchecked Sendable {
         }
     }
 
-    /// Answers a local request with an error (the client gets ``ChannelError/requestFailed(_:)``).
+    /// Answers a local request with an error (the client gets `ChannelError/requestFailed(_:)`).
     private func failLocal(_ request: IncomingRequest, _ reason: String) {
         counters.requestsFailed.add(1, ordering: .relaxed)
         BridgeLog.log(.debug, "\(service): failed a request of client \(request.client): \(reason)")

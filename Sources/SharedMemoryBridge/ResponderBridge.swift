@@ -6,7 +6,7 @@ import Synchronization
 import SharedMemory
 
 /// The host with the server (`--requests-in NAME`): the bridge joins NAME as
-/// one ``RequestClient``, announces itself on `shm/NAME/server`, takes the
+/// one `RequestClient`, announces itself on `shm/NAME/server`, takes the
 /// request samples addressed to it (checked, see ``RequestSampleCheck``) and
 /// makes each request locally in a task of its own, at most
 /// ``BridgeConfiguration/maxRequestsInFlight`` at once (beyond that it takes
