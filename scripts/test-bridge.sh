@@ -233,36 +233,36 @@ check "each bridge sent out only its own host's stream ($n3 messages)" \
     "[ \$(grep -h 'counters: out $n3 msgs' '$work/bx.err' '$work/by.err' | wc -l) = 2 ] && grep -q 'counters: out 0 msgs' '$work/bz.err'"
 
 echo "4. request/response: clients on A, servers on B (--requests-out on A, --requests-in on B)"
-# B serves rr with tr (upper case), rrt with shm-test-peer (replies reversed,
-# stream requests answered by 5 items and the end) and slow with a reply after
+# B serves rq-tr with tr (upper case), rq-rev with shm-test-peer (replies reversed,
+# stream requests answered by 5 items and the end) and rq-slow with a reply after
 # 3 s; host c (a second /dev/shm in B's namespace) runs a second responder
-# bridge and server for rrt. A's clients are shm request and shm-test-peer request.
-bg sv6 "$nsb" b "$bin/shm" serve rr -- tr a-z A-Z
-bg st6 "$nsb" b "$bin/shm-test-peer" serve rrt --stream-items 5
-bg ss6 "$nsb" b "$bin/shm" serve slow -- sh -c 'sleep 3; cat'
-bg sc6 "$nsb" c "$bin/shm-test-peer" serve rrt --stream-items 5
+# bridge and server for rq-rev. A's clients are shm request and shm-test-peer request.
+bg sv6 "$nsb" b "$bin/shm" serve rq-tr -- tr a-z A-Z
+bg st6 "$nsb" b "$bin/shm-test-peer" serve rq-rev --stream-items 5
+bg ss6 "$nsb" b "$bin/shm" serve rq-slow -- sh -c 'sleep 3; cat'
+bg sc6 "$nsb" c "$bin/shm-test-peer" serve rq-rev --stream-items 5
 ready st6 && ready sc6
-bg ba6 "$nsa" a "$bin/shm-bridge" --requests-out rr --requests-out rrt --requests-out slow --interface vb-a-$tag "${common[@]}"
-bg bb6 "$nsb" b "$bin/shm-bridge" --requests-in rr --requests-in rrt --requests-in slow --interface vb-b-$tag "${common[@]}"
-bg bc6 "$nsb" c "$bin/shm-bridge" --requests-in rrt --interface vb-b-$tag "${common[@]}"
+bg ba6 "$nsa" a "$bin/shm-bridge" --requests-out rq-tr --requests-out rq-rev --requests-out rq-slow --interface vb-a-$tag "${common[@]}"
+bg bb6 "$nsb" b "$bin/shm-bridge" --requests-in rq-tr --requests-in rq-rev --requests-in rq-slow --interface vb-b-$tag "${common[@]}"
+bg bc6 "$nsb" c "$bin/shm-bridge" --requests-in rq-rev --interface vb-b-$tag "${common[@]}"
 ready ba6 && ready bb6 && ready bc6
 # served(SERVICE): waits (up to 20 s) until A's bridge chose a responder for SERVICE.
 served() { for _ in $(seq 200); do grep -q "$1: server on the network: bridge" "$work/ba6.err" && return 0; sleep 0.1; done; echo "  A never found a server for $1"; return 1; }
-served rr && served rrt && served slow
-out=$(printf 'a\nb\n' | (on "$nsa" a "$bin/shm" request rr --timeout 10) 2>"$work/q6.err")
-check "printf 'a\\nb\\n' | shm request rr on A, tr a-z A-Z on B: prints A then B ($(echo $out))" "[ \"\$out\" = \"\$(printf 'A\\nB')\" ]"
-(on "$nsa" a "$bin/shm-test-peer" request rrt --count 2000 --duration-ms 60000 --timeout-ms 10000) >"$work/q6b.out" 2>&1
+served rq-tr && served rq-rev && served rq-slow
+out=$(printf 'a\nb\n' | (on "$nsa" a "$bin/shm" request rq-tr --timeout 10) 2>"$work/q6.err")
+check "printf 'a\\nb\\n' | shm request rq-tr on A, tr a-z A-Z on B: prints A then B ($(echo $out))" "[ \"\$out\" = \"\$(printf 'A\\nB')\" ]"
+(on "$nsa" a "$bin/shm-test-peer" request rq-rev --count 2000 --duration-ms 20000 --timeout-ms 3000) >"$work/q6b.out" 2>&1
 check "2000 distinct requests A -> B, each answered by its own reply ($(last q6b))" \
     "grep -q '^sent 2000 answered 2000 failed 0 mismatched 0' '$work/q6b.out'"
-(on "$nsa" a "$bin/shm-test-peer" request rrt --stream-items 5 --count 50 --duration-ms 60000 --timeout-ms 10000) >"$work/q6s.out" 2>&1
+(on "$nsa" a "$bin/shm-test-peer" request rq-rev --stream-items 5 --count 50 --duration-ms 20000 --timeout-ms 3000) >"$work/q6s.out" 2>&1
 check "50 stream requests A -> B: 5 items each, in order, and the end ($(last q6s))" \
     "[ \"\$(last q6s)\" = 'streams sent 50 answered 50 failed 0 mismatched 0 items 250' ]"
 (on "$nsa" a "$bin/shm" list --services --json) >"$work/l6.json" 2>&1
-check "shm list --services on A: rr, rrt and slow bridged" \
+check "shm list --services on A: rq-tr, rq-rev and rq-slow bridged" \
     "[ \$(tr -d ' \n' <'$work/l6.json' | grep -o '\"bridged\":true' | wc -l) = 3 ]"
 # The server on B is killed while a request waits for it: the request fails with a clear error, no hang.
 t0=$(date +%s%N)
-(echo x | on "$nsa" a "$bin/shm" request slow --timeout 20) >"$work/q6k.out" 2>"$work/q6k.err" &
+(echo x | on "$nsa" a "$bin/shm" request rq-slow --timeout 5) >"$work/q6k.out" 2>"$work/q6k.err" &
 qk=$!
 sleep 1
 kill -9 "$pid_ss6"; wait "$pid_ss6" 2>/dev/null
@@ -272,25 +272,25 @@ check "server killed on B mid-request: the request on A fails (status $qk_status
     "[ $qk_status != 0 ] && [ $qk_ms -lt 8000 ] && grep -q 'died before it answered' '$work/q6k.err'"
 # With no server on B any more, a request fails at once.
 t0=$(date +%s%N)
-echo y | (on "$nsa" a "$bin/shm" request slow --timeout 20) >/dev/null 2>"$work/q6n.err"; qn_status=$?
+echo y | (on "$nsa" a "$bin/shm" request rq-slow --timeout 5) >/dev/null 2>"$work/q6n.err"; qn_status=$?
 qn_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "no server on B: a request from A fails at once (status $qn_status, $qn_ms ms): $(head -n 1 "$work/q6n.err")" \
-    "[ $qn_status != 0 ] && [ $qn_ms -lt 3000 ] && grep -q 'no server for slow' '$work/q6n.err'"
-# Two responder bridges for rrt: A keeps the one it chose; when that bridge stops, the other answers.
-chosen=$(sed -n 's/.*rrt: server on the network: bridge \([0-9a-f]*\).*/\1/p' "$work/ba6.err" | tail -n 1)
+    "[ $qn_status != 0 ] && [ $qn_ms -lt 3000 ] && grep -q 'no server for rq-slow' '$work/q6n.err'"
+# Two responder bridges for rq-rev: A keeps the one it chose; when that bridge stops, the other answers.
+chosen=$(sed -n 's/.*rq-rev: server on the network: bridge \([0-9a-f]*\).*/\1/p' "$work/ba6.err" | tail -n 1)
 if grep -q "origin $chosen" "$work/bb6.err"; then first=bb6 other=bc6; else first=bc6 other=bb6; fi
 stop $first
-(on "$nsa" a "$bin/shm-test-peer" request rrt --count 200 --duration-ms 30000 --timeout-ms 10000) >"$work/q6f.out" 2>&1
+(on "$nsa" a "$bin/shm-test-peer" request rq-rev --count 200 --duration-ms 20000 --timeout-ms 3000) >"$work/q6f.out" 2>&1
 check "the chosen responder ($first) stopped: 200 more requests answered by the other ($(last q6f))" \
     "grep -q '^sent 200 answered 200 failed 0 mismatched 0' '$work/q6f.out'"
 # No responder bridge at all: a request fails at once with a clear error.
 stop bb6; stop bc6
 sleep 0.3
 t0=$(date +%s%N)
-echo z | (on "$nsa" a "$bin/shm" request rr --timeout 20) >/dev/null 2>"$work/q6z.err"; qz_status=$?
+echo z | (on "$nsa" a "$bin/shm" request rq-tr --timeout 5) >/dev/null 2>"$work/q6z.err"; qz_status=$?
 qz_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "no responder bridge: a request fails at once (status $qz_status, $qz_ms ms): $(head -n 1 "$work/q6z.err")" \
-    "[ $qz_status != 0 ] && [ $qz_ms -lt 3000 ] && grep -q 'no server for rr on the network' '$work/q6z.err'"
+    "[ $qz_status != 0 ] && [ $qz_ms -lt 3000 ] && grep -q 'no server for rq-tr on the network' '$work/q6z.err'"
 stop ba6
 grep -h "counters:" "$work/ba6.err" "$work/bb6.err" "$work/bc6.err" | sed 's/^/    /'
 ins=$(cat "$work/bb6.err" "$work/bc6.err" | sed -n 's/.*counters: .*requests out [0-9]* in \([0-9]*\);.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
