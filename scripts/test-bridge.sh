@@ -11,7 +11,7 @@
 #   4. request/response services across the veth pair (--requests-out on A,
 #      --requests-in on B): replies, 2000 checked requests, stream requests,
 #      a server killed mid-request, no server, two responders and failover,
-#      no responder at all.
+#      no responder at all, a responder bridge killed mid-request.
 # The local publishers and subscribers are shm-test-peer --flavour topic
 # (several publishers per name; the bridge holds one publisher and one
 # subscriber, which skips the bridge's own publisher).
@@ -300,6 +300,24 @@ ins=$(cat "$work/bb6.err" "$work/bc6.err" | sed -n 's/.*counters: .*requests out
 outs=$(sed -n 's/.*counters: .*requests out \([0-9]*\) in.*/\1/p' "$work/ba6.err" | tail -n 1)
 check "every request made exactly once on B: requests in on B ($ins) = requests out of A ($outs), no reply unknown" \
     "[ -n '$outs' ] && [ '$ins' = '$outs' ] && grep -q 'unknown-reply 0' '$work/ba6.err'"
+
+echo "4b. request/response: the responder bridge killed (SIGKILL) while a request waits"
+# Its requests fail once DDS declares it gone (the lease, 1 s here), with a clear error, no hang.
+bg ss7 "$nsb" b "$bin/shm" serve rq-crash -- sh -c 'sleep 5; cat'
+bg bb7 "$nsb" b "$bin/shm-bridge" --requests-in rq-crash --interface vb-b-$tag "${common[@]}"
+bg ba7 "$nsa" a "$bin/shm-bridge" --requests-out rq-crash --interface vb-a-$tag "${common[@]}"
+ready bb7 && ready ba7
+for _ in $(seq 200); do grep -q "rq-crash: server on the network: bridge" "$work/ba7.err" && break; sleep 0.1; done
+t0=$(date +%s%N)
+(echo x | on "$nsa" a "$bin/shm" request rq-crash --timeout 10) >/dev/null 2>"$work/q7.err" &
+q7=$!
+sleep 0.5
+kill -9 "$pid_bb7"; wait "$pid_bb7" 2>/dev/null
+wait "$q7"; q7_status=$?
+q7_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "responder bridge killed mid-request: the request on A fails (status $q7_status) in $q7_ms ms: $(head -n 1 "$work/q7.err")" \
+    "[ $q7_status != 0 ] && [ $q7_ms -lt 4500 ] && grep -q 'left the network before it answered' '$work/q7.err'"
+stop ba7; kill -9 "$pid_ss7" 2>/dev/null; wait "$pid_ss7" 2>/dev/null
 
 echo "test-bridge: $((  $(date +%s) - start )) s, $failures failures"
 [ $failures = 0 ]
