@@ -108,9 +108,10 @@ final class ResponderBridge: @unchecked Sendable {
                 nextCheck = now + .milliseconds(100)
                 announceIfChanged()
             }
-            let room = limit - inFlight.load(ordering: .acquiring)
+            // Requests in flight and replies not yet written are both bounded.
+            let room = min(limit - inFlight.load(ordering: .acquiring), Self.outboxLimit - outbox.withLock { $0.count })
             guard room > 0 else {
-                // Back-pressure: take nothing until a request ends.
+                // Back-pressure: take nothing until a request ends or the outbox drains.
                 usleep(500)
                 continue
             }
