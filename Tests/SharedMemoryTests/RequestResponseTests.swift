@@ -18,6 +18,28 @@ struct RequestResponseTests {
         try await body(try SegmentName(name))
     }
 
+    @Test("Bridge marks: a service shows as bridged while a marking server or client lives; hasServer follows the server")
+    func bridgeMarks() async throws {
+        try await withService { name in
+            let client = try RequestClient.open(name, creating: Self.configuration)
+            #expect(!client.hasServer)
+            #expect(try ServiceDirectory.describe(name).bridged == false)
+            do {
+                let server = try RequestServer.open(name, creating: nil)
+                #expect(client.hasServer)
+                try server.markBridged()
+                #expect(try ServiceDirectory.describe(name).bridged == true)
+                server.close()
+                #expect(!client.hasServer)
+                _ = server
+            }
+            #expect(try ServiceDirectory.describe(name).bridged == false)
+            try client.markBridged()
+            #expect(try ServiceDirectory.describe(name).bridged == true)
+            client.close()
+        }
+    }
+
     @Test("A request gets its reply, blocking and async, bytes and text")
     func requestReply() async throws {
         try await withService { name in
