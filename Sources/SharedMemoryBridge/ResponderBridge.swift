@@ -166,6 +166,8 @@ final class ResponderBridge: @unchecked Sendable {
         let key = TaskKey(requester: requester, id: id)
         if kind == .cancel {
             tasks.withLock { $0[key]?.task }?.cancel()
+            // What the stream queued and is not written yet nobody takes any more.
+            outbox.withLock { $0.removeAll { $0.id == key.id && $0.requester == key.requester } }
             return
         }
         counters.requestsIn.add(1, ordering: .relaxed)
@@ -195,6 +197,10 @@ final class ResponderBridge: @unchecked Sendable {
                 let replies = try await client.requestStream(payload, timeout: timeout)
                 var iterator = replies.makeAsyncIterator()
                 while let item = try await iterator.next() {
+                    // Cancelled (by the requester, or the bridge stops): dropping the
+                    // replies cancels the local stream, whose server's next send then fails.
+                    // The check is here because a stream whose items are always there never suspends.
+                    if Task.isCancelled { return }
                     await enqueueWaiting(OutgoingReply(requester: key.requester, id: key.id, kind: .streamItem, payload: item))
                 }
                 await enqueueWaiting(OutgoingReply(requester: key.requester, id: key.id, kind: .streamEnd, payload: []))
@@ -228,7 +234,7 @@ final class ResponderBridge: @unchecked Sendable {
     }
 
     private func enqueueWaiting(_ reply: OutgoingReply) async {
-        while !stop.isSet {
+        while !stop.isSet && !Task.isCancelled {
             let added = outbox.withLock { outbox -> Bool in
                 guard outbox.count < Self.outboxLimit else { return false }
                 outbox.append(reply)

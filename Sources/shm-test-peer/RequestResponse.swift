@@ -25,7 +25,7 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         try checkRange(maxClients, 1...64, "--max-clients")
-        try checkRange(streamItems, 0...100_000, "--stream-items")
+        try checkRange(streamItems, 0...100_000_000, "--stream-items")
         if let count { try checkRange(count, 0...StreamOptions.maxCount, "--count") }
     }
 
@@ -87,6 +87,8 @@ struct Request: ParsableCommand {
     @Option(help: "Wait this many milliseconds for a free client slot.") var joinTimeoutMs = 5000
     @Option(help: "Send stream requests instead, each answered by this many items (`serve --stream-items`) and the end.")
     var streamItems: Int?
+    @Option(help: "With --stream-items: stop reading each stream after this many items (it is cancelled), then send the next.")
+    var cancelAfter: Int?
 
     func validate() throws {
         try checkRange(maxClients, 1...64, "--max-clients")
@@ -114,9 +116,9 @@ struct Request: ParsableCommand {
             // Stream requests need the async API: a task runs them while this thread waits.
             let done = DispatchSemaphore(value: 0)
             let outcome = Mutex("")
-            let (limit, timeoutMs) = (count, timeoutMs)
+            let (limit, timeoutMs, cancelAfter) = (count, timeoutMs, cancelAfter)
             Task.detached {
-                let line = await streamRequests(client, items: streamItems, count: limit, end: end, timeoutMs: timeoutMs, pid: pid)
+                let line = await streamRequests(client, items: streamItems, cancelAfter: cancelAfter, count: limit, end: end, timeoutMs: timeoutMs, pid: pid)
                 outcome.withLock { $0 = line }
                 done.signal()
             }
@@ -161,8 +163,10 @@ struct Request: ParsableCommand {
 }
 
 /// Sends stream requests one at a time and checks that each gets exactly
-/// `items` items (``testStreamItem(_:of:)``) and the end; the summary line.
-private func streamRequests(_ client: RequestClient, items: Int, count: Int, end: ContinuousClock.Instant,
+/// `items` items (``testStreamItem(_:of:)``) and the end, or with
+/// `cancelAfter`, its first items up to that many, then drops the stream
+/// (which cancels it); the summary line.
+private func streamRequests(_ client: RequestClient, items: Int, cancelAfter: Int?, count: Int, end: ContinuousClock.Instant,
                             timeoutMs: Int, pid: Int32) async -> String {
     var sent = 0, answered = 0, failed = 0, mismatched = 0, received = 0
     while sent < count && ContinuousClock.now < end {
@@ -172,9 +176,9 @@ private func streamRequests(_ client: RequestClient, items: Int, count: Int, end
             let replies = try await client.requestStream(payload, timeout: .milliseconds(timeoutMs))
             var got: [[UInt8]] = []
             var iterator = replies.makeAsyncIterator()
-            while let item = try await iterator.next() { got.append(item) }
+            while got.count < (cancelAfter ?? Int.max), let item = try await iterator.next() { got.append(item) }
             received += got.count
-            if got == (0..<items).map({ testStreamItem($0, of: payload) }) {
+            if got == (0..<min(items, cancelAfter ?? Int.max)).map({ testStreamItem($0, of: payload) }) {
                 answered += 1
             } else {
                 mismatched += 1
