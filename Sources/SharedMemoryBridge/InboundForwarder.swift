@@ -82,9 +82,12 @@ final class InboundForwarder: @unchecked Sendable {
             Unmanaged<InboundForwarder>.fromOpaque(argument).takeUnretainedValue().pump(.immediate)
         }
         if dds_set_listener(reader, listener) != DDS_RETCODE_OK {
-            BridgeLog.log(.warning, "\(service): no DDS listener; samples wait for the forwarding thread")
             listening.store(false, ordering: .releasing)
             Unmanaged.passUnretained(self).release()
+            // The thread then waits for the samples themselves.
+            let condition = dds_create_readcondition(reader, shm_bridge_any_state())
+            let attached = condition >= 0 && dds_waitset_attach(waitset, condition, 0) == DDS_RETCODE_OK
+            BridgeLog.log(.warning, "\(service): no DDS listener; the forwarding thread takes the samples" + (attached ? "" : " every 200 ms"))
         }
         // Samples that arrived before the listener was set.
         _ = dds_set_guardcondition(wakeThread, true)
