@@ -46,6 +46,9 @@ final class InboundForwarder: @unchecked Sendable {
     /// and what the reordering let go with it.
     private var kept: [[UInt8]] = []
     private static let batch = 16
+    /// Loans and infos of one `dds_take`, reused under the lock.
+    private var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
+    private var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
 
     /// How a message is republished: at once or not at all (the listener), or waiting for space (the thread).
     private enum Mode { case immediate, waiting }
@@ -127,21 +130,20 @@ final class InboundForwarder: @unchecked Sendable {
     private func drain(_ mode: Mode) -> Bool {
         missed.store(false, ordering: .sequentiallyConsistent)
         if mode == .waiting {
-            if var reordering, let flushed = reordering.giveUpIfStale() {
-                self.reordering = reordering
-                release(flushed, mode)
-            }
+            // Kept messages came before anything the reordering still holds.
             while !kept.isEmpty, !stop.isSet {
                 let message = kept.removeFirst()
                 message.withUnsafeBytes { publish($0, .waiting) }
+            }
+            if var reordering, let flushed = reordering.giveUpIfStale() {
+                self.reordering = reordering
+                release(flushed, mode)
             }
         }
         guard kept.isEmpty else {
             _ = dds_set_guardcondition(wakeThread, true)
             return true
         }
-        var samples = [UnsafeMutableRawPointer?](repeating: nil, count: Self.batch)
-        var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: Self.batch)
         while !stop.isSet, kept.isEmpty {
             let count = dds_take(reader, &samples, &infos, Self.batch, UInt32(Self.batch))
             guard count > 0 else { break }
