@@ -15,10 +15,11 @@ root=$PWD
 bin="${1:-}"
 if [ -z "$bin" ]; then bin=$root/.build/release; [ -x "$bin/shm-bridge-bench" ] || bin=$root/.build/debug; fi
 # The local ends sleep on their rings by default, as the raw pair sleeps in
-# its waitsets, and the round trip is measured a second time with adaptive
-# ends (shm's default, a short spin first). WAIT=spin|adaptive|sleep sets the
-# bridges' and the local ends' waits (one round-trip row), BRIDGE_WAIT the
-# bridges' alone (their default: sleep); ONLY=rtt skips the throughput rows.
+# its waitsets; the round trip is measured with the bridges' defaults, then
+# with --busy-poll BUSY (200 us: longer than the round trip, so a bridge's
+# outbound thread is awake when the next message comes). WAIT=spin|adaptive|sleep
+# sets the bridges' and the local ends' waits, BRIDGE_WAIT the bridges' alone
+# (their default: sleep); ONLY=rtt skips the throughput rows.
 spin=(); [ -n "${WAIT:-}" ] && spin=(--wait-name "$WAIT")
 bwait=(); [ -n "${BRIDGE_WAIT:-${WAIT:-}}" ] && bwait=(--wait "${BRIDGE_WAIT:-$WAIT}")
 rounds="${ROUNDS:-5000}" stream64="${STREAM64:-200000}" stream1m="${STREAM1M:-400}"
@@ -64,11 +65,12 @@ brg=(--capacity 1048576 --domain 42 --quiet --publishers 4)
 bigring=(--capacity 8388608)
 bigbrg=(--capacity 8388608 --domain 42 --quiet --publishers 4)
 
-# Round trips, 64 B: the local ends wait as WAIT says, then (without WAIT) adaptive too.
-rtt() {  # rtt ENDS_WAIT -> the ping line
+# Round trips, 64 B: the local ends wait as WAIT says; the bridges as BRIDGE_WAIT says, then with --busy-poll too.
+rtt() {  # rtt ENDS_WAIT [BRIDGE FLAGS...] -> the ping line
     local ends=(); [ -n "$1" ] && ends=(--wait-name "$1")
-    bg ea "$nsa" a "$bin/shm-bridge" --out ping --in pong "${ia[@]}" "${brg[@]}" "${bwait[@]}"
-    bg eb "$nsb" b "$bin/shm-bridge" --in ping --out pong "${ib[@]}" "${brg[@]}" "${bwait[@]}"
+    shift
+    bg ea "$nsa" a "$bin/shm-bridge" --out ping --in pong "${ia[@]}" "${brg[@]}" "${bwait[@]}" "$@"
+    bg eb "$nsb" b "$bin/shm-bridge" --in ping --out pong "${ib[@]}" "${brg[@]}" "${bwait[@]}" "$@"
     ready ea; ready eb
     bg echo "$nsb" b "$bin/shm-bridge-bench" echo ping pong "${ring[@]}" --size 64 "${ends[@]}"
     ready echo; sleep 2
@@ -77,8 +79,8 @@ rtt() {  # rtt ENDS_WAIT -> the ping line
 }
 ends_wait=${WAIT:-sleep}
 bridged_rtt=$(rtt "$ends_wait")
-adaptive_rtt=""
-[ -z "${WAIT:-}" ] && adaptive_rtt=$(rtt adaptive)
+busy=${BUSY:-200}
+busy_rtt=$(rtt "$ends_wait" --busy-poll "$busy")
 bg pong "$nsb" b "$raw" pong 42 vbb-b-$tag 64 "$rounds"
 ready pong; sleep 1
 raw_rtt=$(fg rawping "$nsa" a "$raw" ping 42 vbb-a-$tag 64 "$rounds")
@@ -116,15 +118,13 @@ b=$(field "$bridged_rtt" median_us) r=$(field "$raw_rtt" median_us)
 printf "%-34s %14s %14s %8s\n" "64 B round trip, median (us)" "$b" "$r" "$(ratio "$b" "$r")"
 b=$(field "$bridged_rtt" p99_us) r=$(field "$raw_rtt" p99_us)
 printf "%-34s %14s %14s %8s\n" "64 B round trip, p99 (us)" "$b" "$r" "$(ratio "$b" "$r")"
-if [ -n "$adaptive_rtt" ]; then
-    b=$(field "$adaptive_rtt" median_us) r=$(field "$raw_rtt" median_us)
-    printf "%-34s %14s %14s %8s\n" "  ends adaptive, median (us)" "$b" "$r" "$(ratio "$b" "$r")"
-    b=$(field "$adaptive_rtt" p99_us) r=$(field "$raw_rtt" p99_us)
-    printf "%-34s %14s %14s %8s\n" "  ends adaptive, p99 (us)" "$b" "$r" "$(ratio "$b" "$r")"
-fi
+b=$(field "$busy_rtt" median_us) r=$(field "$raw_rtt" median_us)
+printf "%-34s %14s %14s %8s\n" "  --busy-poll $busy, median (us)" "$b" "$r" "$(ratio "$b" "$r")"
+b=$(field "$busy_rtt" p99_us) r=$(field "$raw_rtt" p99_us)
+printf "%-34s %14s %14s %8s\n" "  --busy-poll $busy, p99 (us)" "$b" "$r" "$(ratio "$b" "$r")"
 b=$(field "${t64%%|*}" msgs_per_s) r=$(field "${t64##*|}" msgs_per_s)
 printf "%-34s %14s %14s %8s\n" "64 B throughput (msgs/s)" "$b" "$r" "$(ratio "$b" "$r")"
 b=$(field "${t1m%%|*}" MiB_per_s) r=$(field "${t1m##*|}" MiB_per_s)
 printf "%-34s %14s %14s %8s\n" "1 MiB throughput (MiB/s)" "$b" "$r" "$(ratio "$b" "$r")"
 echo "(latency ratio: bridged / raw, lower is better; throughput ratio: bridged / raw, higher is better)"
-echo "raw lines: ${bridged_rtt} | ${adaptive_rtt} | ${raw_rtt} | ${t64} | ${t1m}"
+echo "raw lines: ${bridged_rtt} | ${busy_rtt} | ${raw_rtt} | ${t64} | ${t1m}"

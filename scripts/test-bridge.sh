@@ -108,7 +108,8 @@ check "the bridge joined the ring as a single-publisher ring" "! grep -q 'error'
 stop b2
 
 echo "2. two hosts joined by a veth pair, $count messages"
-bg ba "$nsa" a "$bin/shm-bridge" --out stream --interface vb-a-$tag "${common[@]}"
+# A polls its ring for 200 us after each message (--busy-poll): the polling path carries this stream.
+bg ba "$nsa" a "$bin/shm-bridge" --out stream --busy-poll 200 --interface vb-a-$tag "${common[@]}"
 bg bb "$nsb" b "$bin/shm-bridge" --in stream --interface vb-b-$tag "${common[@]}"
 ready ba && ready bb
 bg rb "$nsb" b "$bin/shm-test-peer" receive stream "${tp[@]}" --count "$count" --stop-after "$count" --timeout-ms 20000

@@ -53,6 +53,15 @@ public struct BridgeConfiguration: Sendable {
     /// core from the thread that carries the message on, which costs far more
     /// than the futex wake-up it saves (see the SharedMemoryBridge article).
     public var wait: WaitStrategy = .sleep
+    /// How long a thread that forwards local messages to DDS keeps polling
+    /// its ring after a message before it sleeps again: zero (the default)
+    /// sleeps at once. A window longer than the conversation's round trip
+    /// (200 µs on the test machine's veth pair) saves the futex wake-up of
+    /// the next message, which is most of the bridge's latency over plain
+    /// DDS, at the price of a core kept busy (yielding to any other thread
+    /// that can run) while messages keep coming; an idle bridge still
+    /// sleeps. See the SharedMemoryBridge article, "Latency".
+    public var busyPoll: Duration = .zero
     /// How long remote peers wait before they declare this bridge gone after a crash.
     public var leaseDuration: Duration = .seconds(10)
     /// The request/response services the bridge carries (a name here may not
@@ -92,6 +101,7 @@ public struct BridgeConfiguration: Sendable {
             if let problem = DDSDomainConfiguration.problem(withInterface: interface) { return problem }
         }
         guard leaseDuration >= .milliseconds(100), leaseDuration <= .seconds(3600) else { return "a lease of \(leaseDuration); 0.1 s to 1 h" }
+        guard busyPoll >= .zero, busyPoll <= .milliseconds(10) else { return "a busy-poll window of \(busyPoll); 0 to 10 ms" }
         guard (1...100_000).contains(queueDepth) else { return "a queue depth of \(queueDepth); 1 to 100000" }
         return nil
     }
@@ -115,6 +125,7 @@ public final class Bridge: Sendable {
     let forwarders: [@Sendable () -> Void]
     let outboundForwarders: [OutboundForwarder]
     let requestMatched: [@Sendable () -> Int]
+    let inboundForwarders: [InboundForwarder]
     let threads = Mutex<[BridgeThread]>([])
 
     /// Opens the local rings and the DDS entities of `configuration`; nothing
@@ -190,6 +201,7 @@ public final class Bridge: Sendable {
         }
         var forwarders: [@Sendable () -> Void] = []
         var outboundForwarders: [OutboundForwarder] = []
+        var inboundForwarders: [InboundForwarder] = []
         let counters = self.counters
         do {
             for (service, local) in inbound {
@@ -198,7 +210,8 @@ public final class Bridge: Sendable {
                 let topicName = BridgeNaming.topicName(forService: service.name) ?? ""
                 let topic = try participant.topic(topicName)
                 let forwarder = try OutboundForwarder(service: service.name, local: local, participant: participant, topic: topic,
-                                                      qos: qos, origin: origin, counters: counters, stop: stopFlag)
+                                                      qos: qos, origin: origin, counters: counters, stop: stopFlag,
+                                                      busyPoll: configuration.busyPoll)
                 forwarders.append { forwarder.run() }
                 outboundForwarders.append(forwarder)
                 BridgeLog.log(.info, "\(service.name) -> DDS topic \(topicName) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
@@ -211,6 +224,7 @@ public final class Bridge: Sendable {
                 let forwarder = try InboundForwarder(service: service.name, local: local, participant: participant, topic: topic,
                                                      qos: qos, origin: origin, counters: counters, stop: stopFlag)
                 forwarders.append { forwarder.run() }
+                inboundForwarders.append(forwarder)
                 BridgeLog.log(.info, "DDS topic \(topicName) -> \(service.name) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
             }
             let requests = try RequestBridging.forwarders(requestLocals, participant: participant, configuration: configuration,
@@ -222,20 +236,26 @@ public final class Bridge: Sendable {
         }
         self.forwarders = forwarders
         self.outboundForwarders = outboundForwarders
+        self.inboundForwarders = inboundForwarders
         BridgeLog.log(.info, "DDS domain \(configuration.domain), interfaces \(configuration.interfaces.isEmpty ? "(Cyclone's choice)" : configuration.interfaces.joined(separator: ","))")
     }
 
-    /// Starts one thread per service and direction.
+    /// Starts one thread per service and direction, and the DDS listeners
+    /// that republish network samples as they arrive.
     public func start() {
-        threads.withLock { threads in
-            guard threads.isEmpty else { return }
+        let started = threads.withLock { threads in
+            guard threads.isEmpty, !stopFlag.isSet else { return false }
             threads = forwarders.map { BridgeThread($0) }
+            return true
         }
+        guard started else { return }
+        for forwarder in inboundForwarders { forwarder.startListening() }
     }
 
     /// Stops forwarding and joins the threads (each finishes within about 200 ms).
     public func stop() {
         stopFlag.set()
+        for forwarder in inboundForwarders { forwarder.stopListening() }
         let running = threads.withLock { threads in
             let all = threads
             threads = []
@@ -243,6 +263,8 @@ public final class Bridge: Sendable {
         }
         for thread in running { thread.join() }
     }
+
+    deinit { stop() }
 
     /// The counters now, with the remote participants and matched readers counted afresh.
     public func snapshot() -> BridgeCountersSnapshot {

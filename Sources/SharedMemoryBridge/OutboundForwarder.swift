@@ -1,5 +1,6 @@
 internal import CCycloneDDS
 internal import CShmBridgeTypes
+import Glibc
 import Synchronization
 import SharedMemory
 
@@ -7,6 +8,11 @@ import SharedMemory
 /// one sample. When `dds_write` blocks (a reliable remote reader is behind
 /// and the KEEP_ALL history is full) it retries the same message and reads
 /// nothing more, so the local ring fills and its lossless publisher waits.
+///
+/// With a busy-poll window (``BridgeConfiguration/busyPoll``) the thread
+/// stays awake for that long after each message, looking at the ring and
+/// yielding its core between looks, so the next message of a conversation
+/// is taken without a wake-up.
 final class OutboundForwarder: @unchecked Sendable {
     // @unchecked: the local endpoint and writer are used only by this forwarder's thread;
     // `stop` is atomic and the counters are atomics.
@@ -16,10 +22,14 @@ final class OutboundForwarder: @unchecked Sendable {
     let origin: [UInt8]
     let counters: BridgeCounters
     let stop: StopFlag
+    /// How long after a message the thread keeps polling the ring (yielding
+    /// its core between looks) before it sleeps again; zero: it sleeps at once.
+    let busyPoll: Duration
 
     init(service: String, local: LocalInbound, participant: DDSParticipant, topic: dds_entity_t, qos: BridgeQoS,
-         origin: [UInt8], counters: BridgeCounters, stop: StopFlag) throws(DDSError) {
+         origin: [UInt8], counters: BridgeCounters, stop: StopFlag, busyPoll: Duration) throws(DDSError) {
         self.service = service
+        self.busyPoll = busyPoll
         self.local = local
         self.origin = origin
         self.counters = counters
@@ -45,10 +55,17 @@ final class OutboundForwarder: @unchecked Sendable {
         sample.type_size = UInt32(clamping: local.messageType?.size ?? 0)
         sample.type_fingerprint = local.messageType?.fingerprint ?? 0
         sample.byte_order = InboundCheck.localByteOrder
+        let window = busyPoll
+        var lastMessage = ContinuousClock.now - .seconds(1)
         while !stop.isSet {
             let message: LocalMessage
             do {
-                guard let next = try local.receive(timeout: .milliseconds(200)) else { continue }
+                let polling = window > .zero && ContinuousClock.now - lastMessage < window
+                guard let next = try local.receive(timeout: polling ? .zero : .milliseconds(200)) else {
+                    if polling { sched_yield() }
+                    continue
+                }
+                if window > .zero { lastMessage = .now }
                 message = next
             } catch {
                 BridgeLog.log(.error, "\(service): reading the local ring: \(error)")
@@ -89,3 +106,4 @@ final class OutboundForwarder: @unchecked Sendable {
 }
 
 func usleepMs(_ ms: UInt32) { usleep(ms * 1000) }
+
