@@ -10,8 +10,9 @@
 #      subscriber, never back to its own host, and once on the wire;
 #   4. request/response services across the veth pair (--requests-out on A,
 #      --requests-in on B): replies, 2000 checked requests, stream requests,
-#      a stream cancelled on A, a server killed mid-request, no server, two responders and failover,
-#      no responder at all, a responder bridge killed mid-request.
+#      streams cancelled on A, a server killed mid-request, no server, two
+#      responders and failover, no responder at all, a responder bridge
+#      killed mid-request.
 # The local publishers and subscribers are shm-test-peer --flavour topic
 # (several publishers per name; the bridge holds one publisher and one
 # subscriber, which skips the bridge's own publisher).
