@@ -2,7 +2,7 @@
 # Benchmark rows (not a test): shm-bridge between two "hosts" (network
 # namespaces joined by a veth pair, each with its own /dev/shm) beside a plain
 # Cyclone DDS C pair (Tests/DDSPeer/dds_bench.c) with the same sample type and
-# QoS (RELIABLE, KEEP_ALL, 64 samples) between the same namespaces, same run.
+# QoS (RELIABLE, KEEP_ALL, 64 samples per writer, 256 per reader) between the same namespaces, same run.
 #   bridged round trip: ping (A) -> topic -> bridge A -> DDS -> bridge B -> topic
 #                       -> echo (B) -> topic -> bridge B -> DDS -> bridge A -> topic -> ping
 #   bridged throughput: source (A) -> topic -> bridge A -> DDS -> bridge B -> topic -> sink (B)
@@ -19,7 +19,7 @@ if [ -z "$bin" ]; then bin=$root/.build/release; [ -x "$bin/shm-bridge-bench" ] 
 # with --busy-poll BUSY (200 us: longer than the round trip, so a bridge's
 # outbound thread is awake when the next message comes). WAIT=spin|adaptive|sleep
 # sets the bridges' and the local ends' waits, BRIDGE_WAIT the bridges' alone
-# (their default: sleep); ONLY=rtt skips the throughput rows.
+# (their default: sleep); ONLY=rtt skips the throughput rows, ONLY=stream the round trips.
 spin=(); [ -n "${WAIT:-}" ] && spin=(--wait-name "$WAIT")
 bwait=(); [ -n "${BRIDGE_WAIT:-${WAIT:-}}" ] && bwait=(--wait "${BRIDGE_WAIT:-$WAIT}")
 rounds="${ROUNDS:-5000}" stream64="${STREAM64:-200000}" stream1m="${STREAM1M:-400}"
@@ -78,13 +78,15 @@ rtt() {  # rtt ENDS_WAIT [BRIDGE FLAGS...] -> the ping line
     stopall
 }
 ends_wait=${WAIT:-sleep}
+bridged_rtt="" busy_rtt="" raw_rtt="" busy=${BUSY:-200}
+if [ "${ONLY:-}" != stream ]; then
 bridged_rtt=$(rtt "$ends_wait")
-busy=${BUSY:-200}
 busy_rtt=$(rtt "$ends_wait" --busy-poll "$busy")
 bg pong "$nsb" b "$raw" pong 42 vbb-b-$tag 64 "$rounds"
 ready pong; sleep 1
 raw_rtt=$(fg rawping "$nsa" a "$raw" ping 42 vbb-a-$tag 64 "$rounds")
 stopall
+fi
 
 # Throughput, 64 B and 1 MiB
 stream() {  # stream SIZE COUNT -> "bridged_line|raw_line"

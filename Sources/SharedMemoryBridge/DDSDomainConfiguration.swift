@@ -37,7 +37,10 @@ struct DDSDomainConfiguration: Sendable {
                 + "</Interfaces></General>"
         }
         return "<CycloneDDS><Domain Id=\"any\">\(general)"
-            + "<Internal><MaxSampleSize>\(maxSampleSize)B</MaxSampleSize></Internal>"
+            // WriteBatch: a writer's samples go out when its packet is full or
+            // the bridge flushes it (every writer of the bridge flushes when it
+            // has nothing more to write at once; see OutboundForwarder).
+            + "<Internal><MaxSampleSize>\(maxSampleSize)B</MaxSampleSize><WriteBatch>true</WriteBatch></Internal>"
             + "</Domain></CycloneDDS>"
     }
 }

@@ -57,14 +57,23 @@ final class OutboundForwarder: @unchecked Sendable {
         sample.byte_order = InboundCheck.localByteOrder
         let window = busyPoll
         var lastMessage = ContinuousClock.now - .seconds(1)
+        // Samples written since the last flush: they go out in as few packets
+        // as the ring allows, and no later than the moment the ring is empty.
+        var unflushed = false
         while !stop.isSet {
             let message: LocalMessage
             do {
-                let polling = window > .zero && ContinuousClock.now - lastMessage < window
-                guard let next = try local.receive(timeout: polling ? .zero : .milliseconds(200)) else {
-                    if polling { sched_yield() }
-                    continue
+                var next = unflushed ? try local.receive(timeout: .zero) : nil
+                if next == nil {
+                    if unflushed {
+                        dds_write_flush(writer)
+                        unflushed = false
+                    }
+                    let polling = window > .zero && ContinuousClock.now - lastMessage < window
+                    next = try local.receive(timeout: polling ? .zero : .milliseconds(200))
+                    if next == nil, polling { sched_yield() }
                 }
+                guard let next else { continue }
                 if window > .zero { lastMessage = .now }
                 message = next
             } catch {
@@ -85,6 +94,7 @@ final class OutboundForwarder: @unchecked Sendable {
                 while true {
                     let rc = dds_write(writer, &sample)
                     if rc == DDS_RETCODE_OK {
+                        unflushed = true
                         counters.messagesOut.add(1, ordering: .relaxed)
                         counters.bytesOut.add(UInt64(bytes.count), ordering: .relaxed)
                         break

@@ -40,9 +40,11 @@ enum RequestDDS {
         for (index, byte) in bytes.enumerated() where index < raw.count { raw[index] = byte }
     }
 
-    /// Writes `sample`, trying again while the writer waits out back-pressure
-    /// (a full KEEP_ALL history), until `stop`. Returns the last return code.
+    /// Writes `sample` and sends it at once (the bridge's writers batch, see
+    /// ``DDSDomainConfiguration``), trying again while the writer waits out
+    /// back-pressure (a full KEEP_ALL history), until `stop`. Returns the last return code.
     static func write(_ writer: dds_entity_t, _ sample: UnsafeRawPointer, counters: BridgeCounters, stop: StopFlag) -> Int32 {
+        defer { dds_write_flush(writer) }
         while true {
             let rc = dds_write(writer, sample)
             guard rc == DDS_RETCODE_TIMEOUT else { return rc }

@@ -1,5 +1,6 @@
 /* The plain Cyclone DDS C pair for scripts/bench-bridge.sh: the same sample
- * type and QoS as shm-bridge (RELIABLE, KEEP_ALL, 64 samples), no shared memory.
+ * type and QoS as shm-bridge (RELIABLE, KEEP_ALL, 64 samples on the writer and,
+ * as the bridge's readers, 4 times that on the reader), no shared memory.
  *   dds_bench ping|pong DOMAIN IFACE SIZE COUNT    (round trips on shm/rawping, shm/rawpong)
  *   dds_bench source|sink DOMAIN IFACE SIZE COUNT  (a stream on shm/rawstream)
  * ping and sink print one result line in shm-bridge-bench's format. */
@@ -10,10 +11,10 @@
 #include "shm_bridge.h"
 
 static dds_entity_t pp;
-static dds_qos_t *qos;
+static dds_qos_t *qos, *rqos;
 static dds_entity_t endpoint(const char *topic, int writer) {
   dds_entity_t tp = dds_create_topic(pp, &shm_bridge_Message_desc, topic, NULL, NULL);
-  return writer ? dds_create_writer(pp, tp, qos, NULL) : dds_create_reader(pp, tp, qos, NULL);
+  return writer ? dds_create_writer(pp, tp, qos, NULL) : dds_create_reader(pp, tp, rqos, NULL);
 }
 static int take(dds_entity_t rd, dds_entity_t ws, uint64_t *seq, uint32_t *len, dds_duration_t timeout) {
   void *s[1] = { NULL }; dds_sample_info_t info;
@@ -44,6 +45,9 @@ int main(int argc, char **argv) {
   dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_MSECS(200));
   dds_qset_history(qos, DDS_HISTORY_KEEP_ALL, 0);
   dds_qset_resource_limits(qos, 64, 1, 64);
+  rqos = dds_create_qos();
+  dds_copy_qos(rqos, qos);
+  dds_qset_resource_limits(rqos, 256, 1, 256);
   int pinging = !strcmp(mode, "ping"), ponging = !strcmp(mode, "pong"), source = !strcmp(mode, "source");
   dds_entity_t wr = 0, rd = 0;
   if (pinging || ponging) { wr = endpoint(pinging ? "shm/rawping" : "shm/rawpong", 1); rd = endpoint(pinging ? "shm/rawpong" : "shm/rawping", 0); }
