@@ -18,6 +18,14 @@ func ddsCheck(_ value: Int32, _ what: @autoclosure () -> String) throws(DDSError
     return value
 }
 
+/// The readers (of other participants, when theirs ignore local writers)
+/// matched with `writer` now.
+func matchedReaderCount(of writer: dds_entity_t) -> Int {
+    var status = dds_publication_matched_status_t()
+    guard dds_get_publication_matched_status(writer, &status) == DDS_RETCODE_OK else { return 0 }
+    return Int(status.current_count)
+}
+
 /// The bridge's DDS domain and participant: created with an explicit
 /// configuration, deleted (with every entity under it) exactly once.
 final class DDSParticipant: @unchecked Sendable {

@@ -41,11 +41,7 @@ final class OutboundForwarder: @unchecked Sendable {
 
     /// The readers (of other participants: a bridge's own readers ignore its
     /// writers) matched with this forwarder's DDS writer now.
-    var matchedReaders: Int {
-        var status = dds_publication_matched_status_t()
-        guard dds_get_publication_matched_status(writer, &status) == DDS_RETCODE_OK else { return 0 }
-        return Int(status.current_count)
-    }
+    var matchedReaders: Int { matchedReaderCount(of: writer) }
 
     func run() {
         var sample = shm_bridge_Message()

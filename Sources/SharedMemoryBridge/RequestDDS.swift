@@ -53,12 +53,6 @@ enum RequestDDS {
         }
     }
 
-    /// The readers matched with `writer` now (other participants' only, when theirs ignore local writers).
-    static func matchedReaders(_ writer: dds_entity_t) -> Int {
-        var status = dds_publication_matched_status_t()
-        guard dds_get_publication_matched_status(writer, &status) == DDS_RETCODE_OK else { return 0 }
-        return Int(status.current_count)
-    }
 
     /// The longest error reason sent on the network, in bytes (a reason is shortened to it).
     static let maxReasonLength = 1024

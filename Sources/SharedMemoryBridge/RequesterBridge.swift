@@ -58,7 +58,7 @@ final class RequesterBridge: @unchecked Sendable {
     }
 
     /// Responder bridges matched with the request writer.
-    var matchedReaders: Int { RequestDDS.matchedReaders(requestWriter) }
+    var matchedReaders: Int { matchedReaderCount(of: requestWriter) }
 
     // MARK: Local requests -> DDS
 

@@ -79,7 +79,7 @@ final class ResponderBridge: @unchecked Sendable {
     }
 
     /// Requester bridges matched with the reply writer.
-    var matchedReaders: Int { RequestDDS.matchedReaders(replyWriter) }
+    var matchedReaders: Int { matchedReaderCount(of: replyWriter) }
 
     /// Writes the announcement when whether a local server serves changed.
     private func announceIfChanged() {
