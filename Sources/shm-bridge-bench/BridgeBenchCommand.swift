@@ -3,13 +3,14 @@ import Glibc
 import SharedMemory
 
 /// Local ends of the bridge benchmark (scripts/bench-bridge.sh): a pinger and
-/// an echoer for round trips, a source and a sink for throughput. Each prints
-/// one result line; the script puts them beside a plain Cyclone DDS C pair.
+/// an echoer for round trips, a source and a sink for throughput, a client
+/// and an echo server for request round trips. Each prints one result line;
+/// the script puts them beside a plain Cyclone DDS C pair.
 @main
 struct BridgeBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shm-bridge-bench", abstract: "Local ends of the bridge benchmark.",
-        subcommands: [Ping.self, Echo.self, Source.self, Sink.self])
+        subcommands: [Ping.self, Echo.self, Source.self, Sink.self, Request.self, Serve.self])
 }
 
 struct RingOptions: ParsableArguments {
@@ -146,5 +147,65 @@ struct Sink: ParsableCommand {
         let seconds = Double(nanoseconds(last - (first ?? last))) / 1e9
         let rate = seconds > 0 ? Double(received) / seconds : 0
         report("throughput size \(options.size) received \(received) msgs_per_s \(fixed(rate, 0)) MiB_per_s \(fixed(Double(bytes) / max(seconds, 1e-9) / 1048576, 1))")
+    }
+}
+
+/// Makes --count requests of --size bytes on a request/response service, one
+/// at a time, each checked against its echo; prints the round trip's median
+/// and 99th percentile like `ping`.
+struct Request: ParsableCommand {
+    @Argument var name: String
+    @OptionGroup var options: RingOptions
+    @Option(help: "Requests before measuring (also waits for the path to be up).") var warmup = 200
+
+    func run() throws {
+        let client = try RequestClient.open(try segment(name), creating: nil, joinTimeout: .seconds(10), wait: options.wait)
+        var message = [UInt8](repeating: 0, count: options.size)
+        var samples: [Int64] = []
+        samples.reserveCapacity(options.count)
+        var sequence: UInt64 = 0
+        let deadline = ContinuousClock.now + .seconds(30)
+        while samples.count < options.count {
+            sequence += 1
+            withUnsafeBytes(of: sequence.littleEndian) { for i in 0..<8 { message[i] = $0[i] } }
+            let start = ContinuousClock.now
+            let reply: [UInt8]
+            do {
+                reply = try client.request(message, timeout: .seconds(2))
+            } catch {
+                // Before the path is up (no responder announced yet) requests fail at once.
+                guard ContinuousClock.now < deadline else { throw ValidationError("no replies: \(error)") }
+                usleep(20_000)
+                continue
+            }
+            guard reply == message else { throw ValidationError("request \(sequence): a reply of other bytes") }
+            if sequence > UInt64(warmup) { samples.append(nanoseconds(ContinuousClock.now - start)) }
+        }
+        samples.sort()
+        let median = Double(samples[samples.count / 2]) / 1000
+        let p99 = Double(samples[min(samples.count - 1, samples.count * 99 / 100)]) / 1000
+        report("rtt size \(options.size) count \(samples.count) median_us \(fixed(median, 1)) p99_us \(fixed(p99, 1))")
+    }
+}
+
+/// Serves the request/response service NAME, answering every request with its own bytes, for 5 s after the last.
+struct Serve: ParsableCommand {
+    @Argument var name: String
+    @OptionGroup var options: RingOptions
+
+    func run() throws {
+        let server = try RequestServer.open(try segment(name), wait: options.wait)
+        report("ready")
+        var served = 0
+        while true {
+            let request: IncomingRequest
+            do {
+                request = try server.nextRequest(timeout: served == 0 ? .seconds(60) : .seconds(5))
+            } catch .timedOut {
+                return
+            }
+            try server.reply(to: request, request.payload)
+            served += 1
+        }
     }
 }
