@@ -1,6 +1,5 @@
 internal import CCycloneDDS
 internal import CShmBridgeTypes
-import Dispatch
 import Glibc
 import Synchronization
 import SharedMemory
@@ -8,15 +7,17 @@ import SharedMemory
 /// The host with the server (`--requests-in NAME`): the bridge joins NAME as
 /// one `RequestClient`, announces itself on `shm/NAME/server`, takes the
 /// request samples addressed to it (checked, see ``RequestSampleCheck``) and
-/// makes each request locally in a task of its own, at most
-/// ``BridgeConfiguration/maxRequestsInFlight`` at once (beyond that it takes
-/// no more samples, so the bounded DDS reader queue pushes back). Replies,
-/// stream items, ends and errors go back through an outbox that one thread
-/// writes to DDS, so no task blocks in `dds_write`.
+/// makes them locally without waiting for each: one thread sends the
+/// requests as they come, at most ``BridgeConfiguration/maxRequestsInFlight``
+/// at once (beyond that it takes no more samples, so the bounded DDS reader
+/// queue pushes back), and a second thread takes the answers to any of them
+/// as they arrive and writes them to DDS. Neither hands a request to another
+/// thread or task, so a request crosses this bridge with no wake-up besides
+/// the local server's and the answer's.
 final class ResponderBridge: @unchecked Sendable {
     // @unchecked: the DDS handles are integers used through Cyclone's
-    // thread-safe API; the client is Sendable; the shared state is behind
-    // mutexes and atomics; `serving` is used by the requests thread only.
+    // thread-safe API; the client is Sendable; the requests in flight are
+    // behind a mutex; `serving` is used by the requests thread only.
     let service: String
     let client: RequestClient
     let origin: [UInt8]
@@ -29,28 +30,8 @@ final class ResponderBridge: @unchecked Sendable {
     let check: RequestSampleCheck
     let timeout: Duration
     let limit: Int
-    let inFlight = Atomic<Int>(0)
-    let tasks = Mutex<[TaskKey: TaskSlot]>([:])
-    let outbox = Mutex<[OutgoingReply]>([])
-    let outboxSignal = DispatchSemaphore(value: 0)
-    /// The most replies waiting for the DDS writer; a task that finds the
-    /// outbox full waits, so a fast local stream slows to the network's pace.
-    static let outboxLimit = 1024
+    let inFlight = Mutex(RequestsInFlight())
     private var serving: Bool?
-
-    struct TaskKey: Hashable {
-        var requester: [UInt8]
-        var id: UInt64
-    }
-    struct TaskSlot {
-        var task: Task<Void, Never>?
-    }
-    struct OutgoingReply: Sendable {
-        var requester: [UInt8]
-        var id: UInt64
-        var kind: ReplySampleKind
-        var payload: [UInt8]
-    }
 
     init(service: String, client: RequestClient, participant: DDSParticipant, configuration: BridgeConfiguration,
          origin: [UInt8], counters: BridgeCounters, stop: StopFlag) throws(DDSError) {
@@ -108,10 +89,10 @@ final class ResponderBridge: @unchecked Sendable {
                 nextCheck = now + .milliseconds(100)
                 announceIfChanged()
             }
-            // Requests in flight and replies not yet written are both bounded.
-            let room = min(limit - inFlight.load(ordering: .acquiring), Self.outboxLimit - outbox.withLock { $0.count })
+            // Requests in flight are bounded.
+            let room = limit - inFlight.withLock { $0.count }
             guard room > 0 else {
-                // Back-pressure: take nothing until a request ends or the outbox drains.
+                // Back-pressure: take nothing until a request ends.
                 usleep(500)
                 continue
             }
@@ -126,9 +107,6 @@ final class ResponderBridge: @unchecked Sendable {
             }
             _ = dds_return_loan(requestReader, &samples, count)
         }
-        let running = tasks.withLock { tasks in tasks.values.compactMap(\.task) }
-        for task in running { task.cancel() }
-        outboxSignal.signal()
     }
 
     private func accept(_ sample: UnsafeMutablePointer<shm_bridge_Request>) {
@@ -153,8 +131,8 @@ final class ResponderBridge: @unchecked Sendable {
             return
         case .tooLarge(let size)?:
             counters.droppedTooLarge.add(1, ordering: .relaxed)
-            enqueue(OutgoingReply(requester: requester, id: id, kind: .error,
-                                  payload: RequestDDS.shortened("a request of \(size) bytes; \(service) takes at most \(client.maxPayloadSize)", to: RequestDDS.maxReasonLength)))
+            writeReply(to: RequestsInFlight.Key(requester: requester, id: id), kind: .error,
+                       payload: RequestDDS.shortened("a request of \(size) bytes; \(service) takes at most \(client.maxPayloadSize)", to: RequestDDS.maxReasonLength))
             return
         case nil:
             break
@@ -163,59 +141,103 @@ final class ResponderBridge: @unchecked Sendable {
             counters.droppedMalformed.add(1, ordering: .relaxed)
             return
         }
-        let key = TaskKey(requester: requester, id: id)
+        let key = RequestsInFlight.Key(requester: requester, id: id)
         if kind == .cancel {
-            tasks.withLock { $0[key]?.task }?.cancel()
-            // What the stream queued and is not written yet nobody takes any more.
-            outbox.withLock { $0.removeAll { $0.id == key.id && $0.requester == key.requester } }
+            if let local = inFlight.withLock({ $0.remove(key) }) { client.abandonPipelined(local.id, stream: local.stream) }
             return
         }
         counters.requestsIn.add(1, ordering: .relaxed)
         guard client.hasServer else {
             counters.requestsFailed.add(1, ordering: .relaxed)
-            enqueue(OutgoingReply(requester: requester, id: id, kind: .error,
-                                  payload: Array("no server for \(service) on the server's host (its bridge runs, no local server serves \(service) now)".utf8)))
+            writeReply(to: key, kind: .error,
+                       payload: Array("no server for \(service) on the server's host (its bridge runs, no local server serves \(service) now)".utf8))
             return
         }
-        let payload = length == 0 ? [] : Array(UnsafeRawBufferPointer(start: sample.pointee.payload._buffer, count: length))
-        inFlight.add(1, ordering: .relaxed)
-        tasks.withLock { $0[key] = TaskSlot(task: nil) }
-        let task = Task.detached { [self] in
-            await self.make(payload, stream: kind == .streamRequest, for: key)
-            tasks.withLock { _ = $0.removeValue(forKey: key) }
-            inFlight.subtract(1, ordering: .releasing)
-        }
-        tasks.withLock { tasks in
-            if tasks[key] != nil { tasks[key] = TaskSlot(task: task) }
+        let payload = UnsafeRawBufferPointer(start: sample.pointee.payload._buffer, count: length)
+        send(payload, stream: kind == .streamRequest, for: key)
+    }
+
+    /// Sends one request to the local server. It is recorded under the same
+    /// lock, so the answers thread cannot take an answer to a request it does
+    /// not know yet; the lock is never held while the ring is full.
+    private func send(_ payload: UnsafeRawBufferPointer, stream: Bool, for key: RequestsInFlight.Key) {
+        let giveUp = ContinuousClock.now + timeout
+        while !stop.isSet {
+            let sent: Result<Bool, ChannelError> = inFlight.withLock { table in
+                do throws(ChannelError) {
+                    guard let id = try client.sendPipelined(payload, stream: stream, timeout: .zero) else { return .success(false) }
+                    table.insert(RequestsInFlight.Entry(key: key, id: id, stream: stream, deadline: .now + timeout))
+                    return .success(true)
+                } catch {
+                    return .failure(error)
+                }
+            }
+            switch sent {
+            case .success(true):
+                return
+            case .success(false):
+                // The local server is behind: this thread takes nothing more meanwhile.
+                guard ContinuousClock.now < giveUp else {
+                    fail(key, .timedOut)
+                    return
+                }
+                usleep(1000)
+            case .failure(let error):
+                fail(key, error)
+                return
+            }
         }
     }
 
-    /// Makes one request locally and queues its answers.
-    private func make(_ payload: [UInt8], stream: Bool, for key: TaskKey) async {
-        do throws(ChannelError) {
-            if stream {
-                let replies = try await client.requestStream(payload, timeout: timeout)
-                var iterator = replies.makeAsyncIterator()
-                while let item = try await iterator.next() {
-                    // Cancelled (by the requester, or the bridge stops): dropping the
-                    // replies cancels the local stream, whose server's next send then fails.
-                    // The check is here because a stream whose items are always there never suspends.
-                    if Task.isCancelled { return }
-                    await enqueueWaiting(OutgoingReply(requester: key.requester, id: key.id, kind: .streamItem, payload: item))
-                }
-                await enqueueWaiting(OutgoingReply(requester: key.requester, id: key.id, kind: .streamEnd, payload: []))
-            } else {
-                let reply: [UInt8] = try await client.request(payload, timeout: timeout)
-                await enqueueWaiting(OutgoingReply(requester: key.requester, id: key.id, kind: .reply, payload: reply))
+    // MARK: Local answers -> DDS
+
+    func runReplies() {
+        var nextCheck = ContinuousClock.now + .milliseconds(100)
+        while !stop.isSet {
+            let answer: RequestClient.PipelinedAnswer?
+            do {
+                answer = try client.nextPipelinedAnswer(timeout: .milliseconds(100))
+            } catch .closed {
+                return
+            } catch {
+                BridgeLog.log(.warning, "\(service): dropped a local answer: \(error)")
+                continue
             }
-        } catch .cancelled {
-            // The requester cancelled the stream, or the bridge stops: nobody waits for more.
-            return
-        } catch {
-            counters.requestsFailed.add(1, ordering: .relaxed)
-            await enqueueWaiting(OutgoingReply(requester: key.requester, id: key.id, kind: .error,
-                                               payload: RequestDDS.shortened(reason(error), to: RequestDDS.maxReasonLength)))
+            if let answer { forward(answer) }
+            let now = ContinuousClock.now
+            if now >= nextCheck {
+                nextCheck = now + .milliseconds(100)
+                for entry in inFlight.withLock({ $0.expire(now: now) }) {
+                    client.abandonPipelined(entry.id, stream: entry.stream)
+                    fail(entry.key, .timedOut)
+                }
+            }
         }
+    }
+
+    /// Writes one answer of the local server to the requester bridge.
+    private func forward(_ answer: RequestClient.PipelinedAnswer) {
+        let entry = inFlight.withLock { table in
+            answer.ends ? table.remove(local: answer.id) : table.touch(local: answer.id, deadline: .now + timeout)
+        }
+        // Cancelled by the requester, or given up: nobody waits for it.
+        guard let entry else { return }
+        switch answer {
+        case .reply(_, let payload):
+            writeReply(to: entry.key, kind: .reply, payload: payload)
+        case .streamItem(_, let payload):
+            writeReply(to: entry.key, kind: entry.stream ? .streamItem : .reply, payload: payload)
+        case .streamEnd:
+            writeReply(to: entry.key, kind: .streamEnd, payload: [])
+        case .failed(_, let error):
+            fail(entry.key, error)
+        }
+    }
+
+    /// Answers request `key` with an error that says why.
+    private func fail(_ key: RequestsInFlight.Key, _ error: ChannelError) {
+        counters.requestsFailed.add(1, ordering: .relaxed)
+        writeReply(to: key, kind: .error, payload: RequestDDS.shortened(reason(error), to: RequestDDS.maxReasonLength))
     }
 
     private func reason(_ error: ChannelError) -> String {
@@ -228,57 +250,82 @@ final class ResponderBridge: @unchecked Sendable {
         }
     }
 
-    private func enqueue(_ reply: OutgoingReply) {
-        outbox.withLock { $0.append(reply) }
-        outboxSignal.signal()
-    }
-
-    private func enqueueWaiting(_ reply: OutgoingReply) async {
-        while !stop.isSet && !Task.isCancelled {
-            let added = outbox.withLock { outbox -> Bool in
-                guard outbox.count < Self.outboxLimit else { return false }
-                outbox.append(reply)
-                return true
-            }
-            if added {
-                outboxSignal.signal()
-                return
-            }
-            try? await Task.sleep(for: .milliseconds(1))
+    /// Writes one reply sample (from either thread: Cyclone's writers are thread-safe).
+    private func writeReply(to key: RequestsInFlight.Key, kind: ReplySampleKind, payload: [UInt8]) {
+        var sample = shm_bridge_Reply()
+        withUnsafeMutableBytes(of: &sample.responder) { RequestDDS.copy(origin, into: $0) }
+        withUnsafeMutableBytes(of: &sample.requester) { RequestDDS.copy(key.requester, into: $0) }
+        sample.request_id = key.id
+        sample.kind = kind.rawValue
+        let rc = payload.withUnsafeBufferPointer { bytes in
+            sample.payload._buffer = UnsafeMutablePointer(mutating: bytes.baseAddress)
+            sample.payload._length = UInt32(bytes.count)
+            sample.payload._maximum = UInt32(bytes.count)
+            sample.payload._release = false
+            defer { sample.payload._buffer = nil }
+            return RequestDDS.write(replyWriter, &sample, counters: counters, stop: stop)
+        }
+        if rc == DDS_RETCODE_OK {
+            counters.repliesOut.add(1, ordering: .relaxed)
+        } else {
+            counters.droppedLocal.add(1, ordering: .relaxed)
+            BridgeLog.log(.warning, "\(service): a reply could not be written (\(DDSError(what: "dds_write", code: rc)))")
         }
     }
+}
 
-    // MARK: Outbox -> DDS
+/// The requests a responder bridge has sent to its local server and not
+/// seen the end of: by the client's id, and by the requester's key (for
+/// cancels). Bounded by the in-flight limit the requests thread keeps.
+struct RequestsInFlight {
+    /// A request as the requester bridge named it.
+    struct Key: Hashable {
+        var requester: [UInt8]
+        var id: UInt64
+    }
+    struct Entry {
+        var key: Key
+        /// The local client's id of the request.
+        var id: UInt64
+        var stream: Bool
+        /// When it fails unanswered (a stream: with no item until then).
+        var deadline: ContinuousClock.Instant
+    }
 
-    func runReplies() {
-        while !stop.isSet {
-            _ = outboxSignal.wait(timeout: .now() + .milliseconds(200))
-            let ready = outbox.withLock { outbox in
-                let all = outbox
-                outbox.removeAll(keepingCapacity: true)
-                return all
-            }
-            for reply in ready where !stop.isSet {
-                var sample = shm_bridge_Reply()
-                withUnsafeMutableBytes(of: &sample.responder) { RequestDDS.copy(origin, into: $0) }
-                withUnsafeMutableBytes(of: &sample.requester) { RequestDDS.copy(reply.requester, into: $0) }
-                sample.request_id = reply.id
-                sample.kind = reply.kind.rawValue
-                let rc = reply.payload.withUnsafeBufferPointer { bytes in
-                    sample.payload._buffer = UnsafeMutablePointer(mutating: bytes.baseAddress)
-                    sample.payload._length = UInt32(bytes.count)
-                    sample.payload._maximum = UInt32(bytes.count)
-                    sample.payload._release = false
-                    defer { sample.payload._buffer = nil }
-                    return RequestDDS.write(replyWriter, &sample, counters: counters, stop: stop)
-                }
-                if rc == DDS_RETCODE_OK {
-                    counters.repliesOut.add(1, ordering: .relaxed)
-                } else {
-                    counters.droppedLocal.add(1, ordering: .relaxed)
-                    BridgeLog.log(.warning, "\(service): a reply could not be written (\(DDSError(what: "dds_write", code: rc)))")
-                }
-            }
-        }
+    private var byLocal: [UInt64: Entry] = [:]
+    private var byKey: [Key: UInt64] = [:]
+
+    var count: Int { byLocal.count }
+
+    mutating func insert(_ entry: Entry) {
+        if let old = byKey[entry.key] { byLocal[old] = nil }
+        byLocal[entry.id] = entry
+        byKey[entry.key] = entry.id
+    }
+
+    /// Removes the request the requester calls `key`.
+    mutating func remove(_ key: Key) -> Entry? {
+        guard let id = byKey.removeValue(forKey: key) else { return nil }
+        return byLocal.removeValue(forKey: id)
+    }
+
+    /// Removes the request the local client calls `id`.
+    mutating func remove(local id: UInt64) -> Entry? {
+        guard let entry = byLocal.removeValue(forKey: id) else { return nil }
+        byKey[entry.key] = nil
+        return entry
+    }
+
+    /// The request the local client calls `id`, its deadline moved to `deadline`.
+    mutating func touch(local id: UInt64, deadline: ContinuousClock.Instant) -> Entry? {
+        byLocal[id]?.deadline = deadline
+        return byLocal[id]
+    }
+
+    /// Removes and returns the requests past their deadline.
+    mutating func expire(now: ContinuousClock.Instant) -> [Entry] {
+        let expired = byLocal.values.filter { $0.deadline <= now }
+        for entry in expired { _ = remove(local: entry.id) }
+        return expired
     }
 }

@@ -191,3 +191,38 @@ struct RequestConfigurationTests {
         #expect(configuration.problem?.contains("pending requests") == true)
     }
 }
+
+@Suite("Request bridging: requests in flight at the responder")
+struct RequestsInFlightTests {
+    @Test("found by the requester's key and by the local id; removed once, by either")
+    func keys() {
+        let now = ContinuousClock.now
+        var table = RequestsInFlight()
+        let a = RequestsInFlight.Key(requester: other, id: 7)
+        let b = RequestsInFlight.Key(requester: third, id: 7)
+        table.insert(.init(key: a, id: 100, stream: false, deadline: now + .seconds(5)))
+        table.insert(.init(key: b, id: 101, stream: true, deadline: now + .seconds(5)))
+        #expect(table.count == 2)
+        #expect(table.remove(b)?.id == 101)
+        #expect(table.remove(b) == nil)
+        #expect(table.remove(local: 101) == nil)
+        #expect(table.remove(local: 100)?.key == a)
+        #expect(table.remove(a) == nil)
+        #expect(table.count == 0)
+    }
+
+    @Test("past its deadline a request expires; an item moves a stream's deadline")
+    func expiry() {
+        let start = ContinuousClock.now
+        var table = RequestsInFlight()
+        table.insert(.init(key: .init(requester: other, id: 1), id: 10, stream: false, deadline: start + .seconds(1)))
+        table.insert(.init(key: .init(requester: other, id: 2), id: 11, stream: true, deadline: start + .seconds(1)))
+        #expect(table.touch(local: 11, deadline: start + .seconds(3))?.id == 11)
+        #expect(table.touch(local: 99, deadline: start + .seconds(3)) == nil)
+        #expect(table.expire(now: start + .milliseconds(500)).isEmpty)
+        #expect(table.expire(now: start + .seconds(2)).map(\.id) == [10])
+        #expect(table.count == 1)
+        #expect(table.expire(now: start + .seconds(3)).map(\.id) == [11])
+        #expect(table.count == 0)
+    }
+}

@@ -40,6 +40,60 @@ struct RequestResponseTests {
         }
     }
 
+    @Test("Pipelined requests: sent without waiting, answered in any order, streams, errors, and the server's departure")
+    func pipelined() async throws {
+        try await withService { name in
+            let server = try RequestServer.open(name, creating: Self.configuration)
+            let client = try RequestClient.open(name, creating: nil)
+            var ids: [UInt64] = []
+            for text in ["one", "two", "three"] {
+                let id = try Array(text.utf8).withUnsafeBytes { (bytes) throws(ChannelError) in
+                    try client.sendPipelined(bytes, stream: false, timeout: .seconds(5))
+                }
+                ids.append(try #require(id))
+            }
+            let stream = try #require(try Array("s".utf8).withUnsafeBytes { (bytes) throws(ChannelError) in
+                try client.sendPipelined(bytes, stream: true, timeout: .seconds(5))
+            })
+            var requests: [IncomingRequest] = []
+            for _ in 0..<4 {
+                let request = try blocking { () throws(ChannelError) in try server.nextRequest(timeout: .seconds(5)) }
+                requests.append(request)
+            }
+            // Answered last to first; the second fails.
+            try blocking { () throws(ChannelError) in try server.replyStream(to: requests[3]).send(Array("item".utf8)) }
+            try blocking { () throws(ChannelError) in try server.reply(to: requests[2], Array("THREE".utf8)) }
+            try blocking { () throws(ChannelError) in try server.fail(requests[1], reason: "no two") }
+            try blocking { () throws(ChannelError) in try server.reply(to: requests[0], Array("ONE".utf8)) }
+            try blocking { () throws(ChannelError) in try server.replyStream(to: requests[3]).finish() }
+            var seen: [String] = []
+            while seen.count < 5, let answer = try client.nextPipelinedAnswer(timeout: .seconds(5)) {
+                switch answer {
+                case .reply(let id, let payload): seen.append("\(ids.firstIndex(of: id) ?? -1):\(String(decoding: payload, as: UTF8.self))")
+                case .streamItem(let id, let payload): seen.append("\(id == stream ? "s" : "?"):\(String(decoding: payload, as: UTF8.self))")
+                case .streamEnd(let id): seen.append("\(id == stream ? "s" : "?"):end")
+                case .failed(let id, let error): seen.append("\(ids.firstIndex(of: id) ?? -1):\(error)")
+                }
+            }
+            #expect(Set(seen) == ["0:ONE", "1:\(ChannelError.requestFailed("no two"))", "2:THREE", "s:item", "s:end"])
+            #expect(seen.firstIndex(of: "s:item")! < seen.firstIndex(of: "s:end")!)
+            #expect(try client.nextPipelinedAnswer(timeout: .milliseconds(50)) == nil)
+            // A request the server read but never answers fails when the server leaves.
+            let last = try #require(try Array("late".utf8).withUnsafeBytes { (bytes) throws(ChannelError) in
+                try client.sendPipelined(bytes, stream: false, timeout: .seconds(5))
+            })
+            _ = try blocking { () throws(ChannelError) in try server.nextRequest(timeout: .seconds(5)) }
+            server.close()
+            let answer = try #require(try client.nextPipelinedAnswer(timeout: .seconds(5)))
+            guard case .failed(let id, .peerLeft) = answer else {
+                Issue.record("expected the request to fail with peerLeft, got \(answer)")
+                return
+            }
+            #expect(id == last)
+            client.close()
+        }
+    }
+
     @Test("A request gets its reply, blocking and async, bytes and text")
     func requestReply() async throws {
         try await withService { name in
