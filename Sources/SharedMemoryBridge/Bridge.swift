@@ -125,7 +125,8 @@ public final class Bridge: Sendable {
     let forwarders: [@Sendable () -> Void]
     let outboundForwarders: [OutboundForwarder]
     let requestMatched: [@Sendable () -> Int]
-    let inboundForwarders: [InboundForwarder]
+    /// The forwarders whose DDS readers deliver from a listener.
+    let listening: [any ListeningForwarder]
     let threads = Mutex<[BridgeThread]>([])
 
     /// Opens the local rings and the DDS entities of `configuration`; nothing
@@ -201,7 +202,7 @@ public final class Bridge: Sendable {
         }
         var forwarders: [@Sendable () -> Void] = []
         var outboundForwarders: [OutboundForwarder] = []
-        var inboundForwarders: [InboundForwarder] = []
+        var listening: [any ListeningForwarder] = []
         let counters = self.counters
         do {
             for (service, local) in inbound {
@@ -224,19 +225,20 @@ public final class Bridge: Sendable {
                 let forwarder = try InboundForwarder(service: service.name, local: local, participant: participant, topic: topic,
                                                      qos: qos, origin: origin, counters: counters, stop: stopFlag)
                 forwarders.append { forwarder.run() }
-                inboundForwarders.append(forwarder)
+                listening.append(forwarder)
                 BridgeLog.log(.info, "DDS topic \(topicName) -> \(service.name) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
             }
             let requests = try RequestBridging.forwarders(requestLocals, participant: participant, configuration: configuration,
                                                           origin: origin, counters: counters, stop: stopFlag)
             forwarders += requests.loops
+            listening += requests.listening
             requestMatched = requests.matched
         } catch {
             throw BridgeError(description: "\(error)")
         }
         self.forwarders = forwarders
         self.outboundForwarders = outboundForwarders
-        self.inboundForwarders = inboundForwarders
+        self.listening = listening
         BridgeLog.log(.info, "DDS domain \(configuration.domain), interfaces \(configuration.interfaces.isEmpty ? "(Cyclone's choice)" : configuration.interfaces.joined(separator: ","))")
     }
 
@@ -249,13 +251,13 @@ public final class Bridge: Sendable {
             return true
         }
         guard started else { return }
-        for forwarder in inboundForwarders { forwarder.startListening() }
+        for forwarder in listening { forwarder.startListening() }
     }
 
     /// Stops forwarding and joins the threads (each finishes within about 200 ms).
     public func stop() {
         stopFlag.set()
-        for forwarder in inboundForwarders { forwarder.stopListening() }
+        for forwarder in listening { forwarder.stopListening() }
         let running = threads.withLock { threads in
             let all = threads
             threads = []

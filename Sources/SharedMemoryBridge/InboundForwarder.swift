@@ -6,43 +6,28 @@ import SharedMemory
 /// DDS topic -> local ring: takes samples, checks each (``InboundCheck``)
 /// before a byte of it reaches shared memory, and republishes it.
 ///
-/// Two paths share one lock:
-/// - **The fast path** runs in a DDS listener, on the Cyclone thread that
-///   received the sample: it republishes at once and never waits, so a
-///   network sample reaches a local subscriber with one thread hand-off, as
-///   it reaches a plain DDS program's waitset thread. When the local ring is
-///   full, the message is kept (in order) and the forwarding thread is woken.
-/// - **The forwarding thread** waits: it republishes what the fast path kept
-///   and whatever is in the reader while the local lossless ring is full,
-///   waiting for space. Meanwhile the fast path takes nothing, so the
-///   reader's bounded KEEP_ALL history fills and the remote writer blocks.
-///
-/// Whoever holds the lock takes every sample in the reader before letting
-/// go; a listener call that finds the lock taken leaves a note (`missed`),
-/// which the holder reads after it lets go and goes round again, so no
-/// sample waits for the thread's 200 ms tick.
-final class InboundForwarder: @unchecked Sendable {
-    // @unchecked: the mutable state (reordering, gap counts, kept messages)
-    // and the local endpoint are used only while `lock` is held; the reader,
-    // waitset and guard condition are handles Cyclone makes thread-safe;
-    // `stop`, `missed` and the counters are atomics.
+/// A DDS listener republishes at once, on the Cyclone thread that received
+/// the sample, and never waits; the forwarding thread republishes what the
+/// listener had to keep because the local ring was full, waiting for space
+/// (see ``ListenerHandoff``). Meanwhile the listener takes nothing, so the
+/// reader's bounded KEEP_ALL history fills and the remote writer blocks.
+final class InboundForwarder: ListeningForwarder, @unchecked Sendable {
+    // @unchecked: the mutable state (reordering, gap counts, kept messages,
+    // take buffers) and the local endpoint are used only inside the
+    // handoff's pump, under its lock; `stop` and the counters are atomics.
     let service: String
     let local: LocalOutbound
     let reader: dds_entity_t
-    let waitset: dds_entity_t
-    let wakeThread: dds_entity_t
+    let handoff: ListenerHandoff
     let check: InboundCheck
     let counters: BridgeCounters
     let stop: StopFlag
-    private let lock = Mutex<Void>(())
-    private let missed = Atomic<Bool>(false)
-    private let listening = Atomic<Bool>(false)
     /// The last sequence number seen per origin and sender, to count gaps.
     private var lastSequence: [[UInt8]: UInt64] = [:]
     /// Lossless services: put back in order per origin and sender (see ``Reordering``).
     private var reordering: Reordering?
-    /// Messages the fast path could not republish (the ring was full), in order.
-    /// While any are kept, the fast path takes no samples; at most one batch
+    /// Messages the listener could not republish (the ring was full), in order.
+    /// While any are kept, the listener takes no samples; at most one batch
     /// and what the reordering let go with it.
     private var kept: [[UInt8]] = []
     private static let batch = 16
@@ -69,66 +54,26 @@ final class InboundForwarder: @unchecked Sendable {
         let q = readerQoS.make(ignoreLocal: true)
         defer { dds_delete_qos(q) }
         reader = try ddsCheck(dds_create_reader(participant.participant, topic, q, nil), "creating a DDS reader for \(service)")
-        waitset = try ddsCheck(dds_create_waitset(participant.participant), "creating a DDS waitset")
-        wakeThread = try ddsCheck(dds_create_guardcondition(participant.participant), "creating a guard condition")
-        try ddsCheck(dds_waitset_attach(waitset, wakeThread, 0), "attaching a guard condition")
+        handoff = try ListenerHandoff(reader: reader, participant: participant)
     }
 
-    /// Starts the fast path: a data-available listener on the reader, which
-    /// holds a reference to this forwarder until ``stopListening()``.
+    /// Starts the listener (it holds this forwarder until ``stopListening()``).
     func startListening() {
-        guard !listening.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let listener = dds_create_listener(Unmanaged.passRetained(self).toOpaque())
-        defer { dds_delete_listener(listener) }
-        dds_lset_data_available(listener) { _, argument in
-            guard let argument else { return }
-            Unmanaged<InboundForwarder>.fromOpaque(argument).takeUnretainedValue().pump(.immediate)
-        }
-        if dds_set_listener(reader, listener) != DDS_RETCODE_OK {
-            listening.store(false, ordering: .releasing)
-            Unmanaged.passUnretained(self).release()
-            // The thread then waits for the samples themselves.
-            let condition = dds_create_readcondition(reader, shm_bridge_any_state())
-            let attached = condition >= 0 && dds_waitset_attach(waitset, condition, 0) == DDS_RETCODE_OK
-            BridgeLog.log(.warning, "\(service): no DDS listener; the forwarding thread takes the samples" + (attached ? "" : " every 200 ms"))
-        }
-        // Samples that arrived before the listener was set.
-        _ = dds_set_guardcondition(wakeThread, true)
+        handoff.start(what: service) { self.handoff.pump(waiting: false) { self.drain(.immediate) } }
     }
 
-    /// Stops the fast path; Cyclone waits for a listener call in progress to return.
-    func stopListening() {
-        guard listening.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        _ = dds_set_listener(reader, nil)
-        Unmanaged.passUnretained(self).release()
-    }
+    /// Stops the listener; a call in progress returns first.
+    func stopListening() { handoff.stop() }
 
     func run() {
         while !stop.isSet {
-            _ = dds_waitset_wait(waitset, nil, 0, 200_000_000)
-            _ = dds_set_guardcondition(wakeThread, false)
-            pump(.waiting)
-        }
-    }
-
-    /// Republishes what is kept and every sample in the reader. `.immediate`
-    /// (the listener) gives up at once when the thread holds the lock or
-    /// the ring is full; `.waiting` (the thread) waits for both.
-    private func pump(_ mode: Mode) {
-        while true {
-            missed.store(true, ordering: .sequentiallyConsistent)
-            let done: Bool? = mode == .waiting
-                ? lock.withLock { _ in drain(mode) }
-                : lock.withLockIfAvailable { _ in drain(mode) }
-            // Taken by the other path: it reads `missed` after letting go.
-            guard done != nil else { return }
-            if !missed.load(ordering: .sequentiallyConsistent) { return }
+            handoff.waitForWork(timeout: 200_000_000)
+            handoff.pump(waiting: true) { drain(.waiting) }
         }
     }
 
     /// With the lock held: what was kept first, then the reader's samples.
-    private func drain(_ mode: Mode) -> Bool {
-        missed.store(false, ordering: .sequentiallyConsistent)
+    private func drain(_ mode: Mode) {
         if mode == .waiting {
             // Kept messages came before anything the reordering still holds.
             while !kept.isEmpty, !stop.isSet {
@@ -141,8 +86,8 @@ final class InboundForwarder: @unchecked Sendable {
             }
         }
         guard kept.isEmpty else {
-            _ = dds_set_guardcondition(wakeThread, true)
-            return true
+            handoff.wakeThread()
+            return
         }
         while !stop.isSet, kept.isEmpty {
             let count = dds_take(reader, &samples, &infos, Self.batch, UInt32(Self.batch))
@@ -154,8 +99,7 @@ final class InboundForwarder: @unchecked Sendable {
             _ = dds_return_loan(reader, &samples, count)
             for index in 0..<Self.batch { samples[index] = nil }
         }
-        if !kept.isEmpty { _ = dds_set_guardcondition(wakeThread, true) }
-        return true
+        if !kept.isEmpty { handoff.wakeThread() }
     }
 
     private func deliver(_ sample: UnsafeMutablePointer<shm_bridge_Message>, _ mode: Mode) {

@@ -49,11 +49,12 @@ enum RequestBridging {
     }
 
     /// The forwarders of the opened services: the loops to run on threads,
-    /// and how many remote readers each one's writer matches.
+    /// how many remote readers each one's writer matches, and the listeners to start.
     static func forwarders(_ locals: [Local], participant: DDSParticipant, configuration: BridgeConfiguration,
                            origin: [UInt8], counters: BridgeCounters, stop: StopFlag)
-        throws(DDSError) -> (loops: [@Sendable () -> Void], matched: [@Sendable () -> Int]) {
+        throws(DDSError) -> (loops: [@Sendable () -> Void], matched: [@Sendable () -> Int], listening: [any ListeningForwarder]) {
         var loops: [@Sendable () -> Void] = []
+        var listening: [any ListeningForwarder] = []
         var matched: [@Sendable () -> Int] = []
         for local in locals {
             switch local {
@@ -62,6 +63,7 @@ enum RequestBridging {
                                                  origin: origin, counters: counters, stop: stop)
                 loops += [{ bridge.runRequests() }, { bridge.runReplies() }]
                 matched.append { bridge.matchedReaders }
+                listening.append(bridge)
                 let topics = BridgeNaming.requestTopicNames(forService: service)
                 BridgeLog.log(.info, "\(service) (request/response, clients here) -> DDS topics \(topics?.request ?? ""), \(topics?.reply ?? ""), \(topics?.server ?? "")")
             case .responder(let service, let client):
@@ -73,6 +75,6 @@ enum RequestBridging {
                 BridgeLog.log(.info, "DDS topics \(topics?.request ?? ""), \(topics?.reply ?? ""), \(topics?.server ?? "") -> \(service) (request/response, server here)")
             }
         }
-        return (loops, matched)
+        return (loops, matched, listening)
     }
 }

@@ -6,11 +6,13 @@ import SharedMemory
 /// The host with the clients (`--requests-out NAME`): the bridge serves NAME
 /// locally as its `RequestServer`, standing in for the remote server, and
 /// sends each request to one responder bridge on the network (see
-/// ``ResponderChoice``). Two threads: one takes local requests and writes
-/// them to DDS, one takes replies from DDS (checked, see
-/// ``RequestSampleCheck``) and answers the local clients, and watches the
-/// responders and the pending requests' deadlines.
-final class RequesterBridge: @unchecked Sendable {
+/// ``ResponderChoice``). One thread takes local requests and writes them to
+/// DDS. Replies from DDS (checked, see ``RequestSampleCheck``) answer the
+/// local clients from a DDS listener, on the Cyclone thread that received
+/// them; a second thread gives the answers the listener could not give
+/// without waiting (see ``ListenerHandoff``), and watches the responders and
+/// the pending requests' deadlines.
+final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
     // @unchecked: the DDS handles are integers used through Cyclone's
     // thread-safe API; the server is Sendable; the shared state is behind
     // mutexes and the counters are atomics.
@@ -20,7 +22,8 @@ final class RequesterBridge: @unchecked Sendable {
     let requestWriter: dds_entity_t
     let replyReader: dds_entity_t
     let responderReader: dds_entity_t
-    let waitset: dds_entity_t
+    /// The reply reader's listener and the replies thread (see ``ListenerHandoff``).
+    let handoff: ListenerHandoff
     let counters: BridgeCounters
     let stop: StopFlag
     let check: RequestSampleCheck
@@ -30,6 +33,13 @@ final class RequesterBridge: @unchecked Sendable {
     let nextID = Atomic<UInt64>(1)
     /// How long a reply waits for space in a local client's response ring.
     static let localReplyTimeout: Duration = .seconds(2)
+    /// Answers the listener could not give now (a client's response ring was
+    /// full), in order; while any are kept, the listener takes no samples.
+    /// Used under the handoff's lock, as are the take buffers.
+    private var kept: [LocalAnswer] = []
+    private static let batch = 16
+    private var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
+    private var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
 
     init(service: String, server: RequestServer, participant: DDSParticipant, configuration: BridgeConfiguration,
          origin: [UInt8], counters: BridgeCounters, stop: StopFlag) throws(DDSError) {
@@ -52,9 +62,7 @@ final class RequesterBridge: @unchecked Sendable {
         defer { dds_delete_qos(announcementQoS) }
         responderReader = try ddsCheck(dds_create_reader(participant.participant, topics.server, announcementQoS, nil),
                                        "creating a DDS reader for \(service) servers")
-        waitset = try ddsCheck(dds_create_waitset(participant.participant), "creating a DDS waitset")
-        let condition = try ddsCheck(dds_create_readcondition(replyReader, shm_bridge_any_state()), "creating a read condition")
-        try ddsCheck(dds_waitset_attach(waitset, condition, 0), "attaching a read condition")
+        handoff = try ListenerHandoff(reader: replyReader, participant: participant)
     }
 
     /// Responder bridges matched with the request writer.
@@ -132,23 +140,19 @@ final class RequesterBridge: @unchecked Sendable {
 
     // MARK: DDS replies -> local clients
 
+    /// Starts the reply reader's listener (it holds this bridge until ``stopListening()``).
+    func startListening() {
+        handoff.start(what: service) { self.handoff.pump(waiting: false) { self.drainReplies(immediate: true) } }
+    }
+
+    /// Stops the listener; a call in progress returns first.
+    func stopListening() { handoff.stop() }
+
     func runReplies() {
-        let batch = 16
-        var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
-        var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
         var nextCheck = ContinuousClock.now
         while !stop.isSet {
-            _ = dds_waitset_wait(waitset, nil, 0, 100_000_000)
-            while !stop.isSet {
-                for index in 0..<batch { samples[index] = nil }
-                let count = dds_take(replyReader, &samples, &infos, batch, UInt32(batch))
-                guard count > 0 else { break }
-                for index in 0..<Int(count) where infos[index].valid_data {
-                    guard let raw = samples[index] else { continue }
-                    deliver(raw.assumingMemoryBound(to: shm_bridge_Reply.self))
-                }
-                _ = dds_return_loan(replyReader, &samples, count)
-            }
+            handoff.waitForWork(timeout: 100_000_000)
+            handoff.pump(waiting: true) { drainReplies(immediate: false) }
             let now = ContinuousClock.now
             if now >= nextCheck {
                 nextCheck = now + .milliseconds(100)
@@ -189,7 +193,51 @@ final class RequesterBridge: @unchecked Sendable {
         }
     }
 
-    private func deliver(_ sample: UnsafeMutablePointer<shm_bridge_Reply>) {
+    /// With the handoff's lock held: the kept answers first (the thread,
+    /// waiting for space), then the reader's samples.
+    private func drainReplies(immediate: Bool) {
+        if !immediate {
+            while !kept.isEmpty, !stop.isSet {
+                _ = answerLocally(kept.removeFirst(), timeout: Self.localReplyTimeout)
+            }
+        }
+        guard kept.isEmpty else {
+            handoff.wakeThread()
+            return
+        }
+        while !stop.isSet, kept.isEmpty {
+            let count = dds_take(replyReader, &samples, &infos, Self.batch, UInt32(Self.batch))
+            guard count > 0 else { break }
+            for index in 0..<Int(count) where infos[index].valid_data {
+                guard let raw = samples[index], let answer = checkedAnswer(raw.assumingMemoryBound(to: shm_bridge_Reply.self)) else { continue }
+                if immediate {
+                    // Behind a kept answer, or a client's ring full now: the thread gives it.
+                    if !kept.isEmpty || !answerLocally(answer, timeout: .zero) { kept.append(answer) }
+                } else {
+                    _ = answerLocally(answer, timeout: Self.localReplyTimeout)
+                }
+            }
+            _ = dds_return_loan(replyReader, &samples, count)
+            for index in 0..<Self.batch { samples[index] = nil }
+        }
+        if !kept.isEmpty { handoff.wakeThread() }
+    }
+
+    /// What a checked reply does to a local request.
+    struct LocalAnswer {
+        enum Action {
+            case reply([UInt8]), item([UInt8]), finish, fail(String)
+        }
+        let request: IncomingRequest
+        let id: UInt64
+        let responder: [UInt8]
+        let isStream: Bool
+        let action: Action
+    }
+
+    /// Checks a reply sample and takes its request's pending entry (the
+    /// entry stays for a stream item); `nil` when the sample is dropped.
+    private func checkedAnswer(_ sample: UnsafeMutablePointer<shm_bridge_Reply>) -> LocalAnswer? {
         let length = Int(sample.pointee.payload._length)
         let id = sample.pointee.request_id
         let refusal = withUnsafeBytes(of: sample.pointee.responder) { sender in
@@ -200,66 +248,81 @@ final class RequesterBridge: @unchecked Sendable {
         switch refusal {
         case .ownSample?:
             counters.droppedOwn.add(1, ordering: .relaxed)
-            return
+            return nil
         case .notForUs?:
             counters.ignoredNotForUs.add(1, ordering: .relaxed)
-            return
+            return nil
         case .badKind(let kind)?:
             counters.droppedMalformed.add(1, ordering: .relaxed)
             BridgeLog.log(.warning, "\(service): dropped a reply of kind \(kind)")
-            return
+            return nil
         case .tooLarge(let size)?:
             counters.droppedTooLarge.add(1, ordering: .relaxed)
             BridgeLog.log(.warning, "\(service): dropped a reply of \(size) bytes (the local service takes at most \(server.maxPayloadSize))")
             let sender = withUnsafeBytes(of: sample.pointee.responder) { Array($0) }
-            let entry = pending.withLock { $0.answer(id, from: sender, kind: .error, now: .now) }
-            if let entry {
-                if entry.isStream { cancelRemote(id, entry.responder) }
-                failLocal(entry.value, "a reply of \(size) bytes from the network; this host's \(service) takes at most \(server.maxPayloadSize)")
-            }
-            return
+            guard let entry = pending.withLock({ $0.answer(id, from: sender, kind: .error, now: .now) }) else { return nil }
+            if entry.isStream { cancelRemote(id, entry.responder) }
+            counters.requestsFailed.add(1, ordering: .relaxed)
+            return LocalAnswer(request: entry.value, id: id, responder: entry.responder, isStream: entry.isStream,
+                               action: .fail("a reply of \(size) bytes from the network; this host's \(service) takes at most \(server.maxPayloadSize)"))
         case nil:
             break
         }
         guard length == 0 || sample.pointee.payload._buffer != nil, let kind = ReplySampleKind(rawValue: sample.pointee.kind) else {
             counters.droppedMalformed.add(1, ordering: .relaxed)
-            return
+            return nil
         }
-        let now = ContinuousClock.now
         let sender = withUnsafeBytes(of: sample.pointee.responder) { Array($0) }
-        let answered = pending.withLock { $0.answer(id, from: sender, kind: kind, now: now) }
-        guard let entry = answered else {
+        guard let entry = pending.withLock({ $0.answer(id, from: sender, kind: kind, now: .now) }) else {
             // Late (expired, or its responder was given up), or never sent: nobody waits.
             counters.droppedUnknownReply.add(1, ordering: .relaxed)
-            return
+            return nil
         }
         counters.repliesIn.add(1, ordering: .relaxed)
         let bytes = length == 0 ? [] : Array(UnsafeRawBufferPointer(start: sample.pointee.payload._buffer, count: length))
-        let request = entry.value
+        let action: LocalAnswer.Action
+        switch kind {
+        case .reply: action = .reply(bytes)
+        case .streamItem: action = entry.isStream ? .item(bytes) : .reply(bytes)
+        case .streamEnd where entry.isStream: action = .finish
+        case .streamEnd:
+            counters.requestsFailed.add(1, ordering: .relaxed)
+            action = .fail("the server of \(service) on the network ended the request without a reply")
+        case .error:
+            counters.requestsFailed.add(1, ordering: .relaxed)
+            action = .fail(String(decoding: bytes, as: UTF8.self))
+        }
+        return LocalAnswer(request: entry.value, id: id, responder: entry.responder, isStream: entry.isStream, action: action)
+    }
+
+    /// Gives an answer to its local client, waiting up to `timeout` for
+    /// space in the client's response ring. Returns `false` only when
+    /// `timeout` is zero and the ring is full (the answer is not given).
+    private func answerLocally(_ answer: LocalAnswer, timeout: Duration) -> Bool {
+        let request = answer.request
         do throws(ChannelError) {
-            switch kind {
-            case .reply:
-                try server.reply(to: request, bytes, timeout: Self.localReplyTimeout)
-            case .streamItem where entry.isStream:
-                try server.replyStream(to: request).send(bytes, timeout: Self.localReplyTimeout)
-            case .streamItem:
-                try server.reply(to: request, bytes, timeout: Self.localReplyTimeout)
-            case .streamEnd where entry.isStream:
-                try server.replyStream(to: request).finish(timeout: Self.localReplyTimeout)
-            case .streamEnd:
-                failLocal(request, "the server of \(service) on the network ended the request without a reply")
-            case .error:
-                counters.requestsFailed.add(1, ordering: .relaxed)
-                let reason = String(decoding: RequestDDS.shortened(String(decoding: bytes, as: UTF8.self), to: server.maxPayloadSize), as: UTF8.self)
-                try server.fail(request, reason: reason, timeout: Self.localReplyTimeout)
+            switch answer.action {
+            case .reply(let bytes):
+                try server.reply(to: request, bytes, timeout: timeout)
+            case .item(let bytes):
+                try server.replyStream(to: request).send(bytes, timeout: timeout)
+            case .finish:
+                try server.replyStream(to: request).finish(timeout: timeout)
+            case .fail(let reason):
+                let text = String(decoding: RequestDDS.shortened(reason, to: server.maxPayloadSize), as: UTF8.self)
+                try server.fail(request, reason: text, timeout: timeout)
             }
+            return true
+        } catch .timedOut where timeout == .zero {
+            return false
         } catch {
             // The client cancelled the stream, left, died, or reads no more.
             counters.droppedLocal.add(1, ordering: .relaxed)
             BridgeLog.log(.debug, "\(service): a reply to client \(request.client) was dropped: \(error)")
-            if kind == .streamItem && entry.isStream && pending.withLock({ $0.remove(id) }) != nil {
-                cancelRemote(id, entry.responder)
+            if case .item = answer.action, answer.isStream, pending.withLock({ $0.remove(answer.id) }) != nil {
+                cancelRemote(answer.id, answer.responder)
             }
+            return true
         }
     }
 
