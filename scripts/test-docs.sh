@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The DocC catalog is the channel protocol's contract: it must build with no
 # warning (a broken symbol link, an undocumented parameter, an ambiguous
-# reference), and every public declaration of SharedMemory must carry a doc
-# comment. Builds the documentation with swift-docc-plugin
+# reference), and every public declaration of SharedMemory and
+# SharedMemoryBridge must carry a doc comment. Builds the documentation with swift-docc-plugin
 # (`swift package generate-documentation --warnings-as-errors`), then reads
 # the symbol graph it extracted. Ends with "N passed, M failed"; exits 1 on failure.
 set -euo pipefail
@@ -14,8 +14,9 @@ failed=0
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
-echo "== DocC catalog builds with no warning"
-if swift package generate-documentation --target SharedMemory --warnings-as-errors >"$log" 2>&1 \
+for module in SharedMemory SharedMemoryBridge; do
+echo "== $module: the DocC catalog builds with no warning"
+if swift package generate-documentation --target "$module" --warnings-as-errors >"$log" 2>&1 \
         && ! grep -q "warning:" "$log"; then
     echo "ok: the catalog builds clean"
     passed=$((passed + 1))
@@ -25,10 +26,10 @@ else
     failed=$((failed + 1))
 fi
 
-echo "== Every public declaration has a doc comment"
-graph="$(find .build -path '*extracted-symbols*' -name 'SharedMemory.symbols.json' 2>/dev/null | head -1)"
+echo "== $module: every public declaration has a doc comment"
+graph="$(find .build -path '*extracted-symbols*' -name "$module.symbols.json" 2>/dev/null | head -1)"
 if [ -z "$graph" ]; then
-    echo "FAILED: no symbol graph for SharedMemory was extracted" >&2
+    echo "FAILED: no symbol graph for $module was extracted" >&2
     failed=$((failed + 1))
 elif python3 - "$graph" <<'PY'
 import json, sys
@@ -50,6 +51,7 @@ else
     echo "FAILED: public declarations without a doc comment" >&2
     failed=$((failed + 1))
 fi
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
