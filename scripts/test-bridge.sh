@@ -245,8 +245,9 @@ bg ss6 "$nsb" b "$bin/shm" serve rq-slow -- sh -c 'sleep 3; cat'
 bg sc6 "$nsb" c "$bin/shm-test-peer" serve rq-rev --stream-items 5
 bg sm6 "$nsb" b "$bin/shm-test-peer" serve rq-many --stream-items 1000000
 ready st6 && ready sc6 && ready sm6
-bg ba6 "$nsa" a "$bin/shm-bridge" --requests-out rq-tr --requests-out rq-rev --requests-out rq-slow --requests-out rq-many --interface vb-a-$tag "${common[@]}"
-bg bb6 "$nsb" b "$bin/shm-bridge" --requests-in rq-tr --requests-in rq-rev --requests-in rq-slow --requests-in rq-many --interface vb-b-$tag "${common[@]}"
+# A's and B's bridges poll 200 us after each request or answer (--busy-poll): that path carries most requests here.
+bg ba6 "$nsa" a "$bin/shm-bridge" --busy-poll 200 --requests-out rq-tr --requests-out rq-rev --requests-out rq-slow --requests-out rq-many --interface vb-a-$tag "${common[@]}"
+bg bb6 "$nsb" b "$bin/shm-bridge" --busy-poll 200 --requests-in rq-tr --requests-in rq-rev --requests-in rq-slow --requests-in rq-many --interface vb-b-$tag "${common[@]}"
 bg bc6 "$nsb" c "$bin/shm-bridge" --requests-in rq-rev --interface vb-b-$tag "${common[@]}"
 ready ba6 && ready bb6 && ready bc6
 # served(SERVICE): waits (up to 20 s) until A's bridge chose a responder for SERVICE.

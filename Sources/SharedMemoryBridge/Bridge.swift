@@ -55,7 +55,9 @@ public struct BridgeConfiguration: Sendable {
     public var wait: WaitStrategy = .sleep
     /// How long a thread that forwards local messages to DDS keeps polling
     /// its ring after a message before it sleeps again: zero (the default)
-    /// sleeps at once. A window longer than the conversation's round trip
+    /// sleeps at once. The same holds for the thread that takes local
+    /// requests (`--requests-out`) and the one that takes the local server's
+    /// answers (`--requests-in`). A window longer than the conversation's round trip
     /// (200 µs on the test machine's veth pair) saves the futex wake-up of
     /// the next message, which is most of the bridge's latency over plain
     /// DDS, at the price of a core kept busy (yielding to any other thread

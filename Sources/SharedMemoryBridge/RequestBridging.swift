@@ -71,6 +71,7 @@ enum RequestBridging {
                                                  origin: origin, counters: counters, stop: stop)
                 loops += [{ bridge.runRequests() }, { bridge.runReplies() }]
                 matched.append { bridge.matchedReaders }
+                listening.append(bridge)
                 let topics = BridgeNaming.requestTopicNames(forService: service)
                 BridgeLog.log(.info, "DDS topics \(topics?.request ?? ""), \(topics?.reply ?? ""), \(topics?.server ?? "") -> \(service) (request/response, server here)")
             }

@@ -1,5 +1,6 @@
 internal import CCycloneDDS
 internal import CShmBridgeTypes
+import Glibc
 import Synchronization
 import SharedMemory
 
@@ -28,6 +29,8 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
     let stop: StopFlag
     let check: RequestSampleCheck
     let timeout: Duration
+    /// How long the requests thread keeps looking after a request before it sleeps (``BridgeConfiguration/busyPoll``).
+    let busyPoll: Duration
     let pending: Mutex<PendingRequests<IncomingRequest>>
     let choice = Mutex(ResponderChoice())
     let nextID = Atomic<UInt64>(1)
@@ -49,6 +52,7 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
         self.counters = counters
         self.stop = stop
         timeout = configuration.requestTimeout
+        busyPoll = configuration.busyPoll
         check = RequestSampleCheck(origin: origin, maxPayload: server.maxPayloadSize)
         pending = Mutex(PendingRequests(capacity: configuration.maxPendingRequests, timeout: configuration.requestTimeout))
         let topics = try RequestDDS.topics(participant, service: service)
@@ -71,11 +75,15 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
     // MARK: Local requests -> DDS
 
     func runRequests() {
+        var lastRequest = ContinuousClock.now - .seconds(1)
         while !stop.isSet {
             let request: IncomingRequest
+            let polling = busyPoll > .zero && ContinuousClock.now - lastRequest < busyPoll
             do {
-                request = try server.nextRequest(timeout: .milliseconds(200))
+                request = try server.nextRequest(timeout: polling ? .zero : .milliseconds(200))
+                if busyPoll > .zero { lastRequest = .now }
             } catch .timedOut {
+                if polling { sched_yield() }
                 continue
             } catch .badChannel(let reason) {
                 BridgeLog.log(.warning, "\(service): dropped a local message: \(reason)")

@@ -14,24 +14,34 @@ import SharedMemory
 /// as they arrive and writes them to DDS. Neither hands a request to another
 /// thread or task, so a request crosses this bridge with no wake-up besides
 /// the local server's and the answer's.
-final class ResponderBridge: @unchecked Sendable {
+final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
     // @unchecked: the DDS handles are integers used through Cyclone's
     // thread-safe API; the client is Sendable; the requests in flight are
-    // behind a mutex; `serving` is used by the requests thread only.
+    // behind a mutex; `serving` is used by the requests thread only; `kept`
+    // and the take buffers only inside the handoff's pump, under its lock.
     let service: String
     let client: RequestClient
     let origin: [UInt8]
     let requestReader: dds_entity_t
     let replyWriter: dds_entity_t
     let announcementWriter: dds_entity_t
-    let waitset: dds_entity_t
+    /// The request reader's listener and the requests thread (see ``ListenerHandoff``).
+    let handoff: ListenerHandoff
     let counters: BridgeCounters
     let stop: StopFlag
     let check: RequestSampleCheck
     let timeout: Duration
     let limit: Int
     let inFlight = Mutex(RequestsInFlight())
+    /// How long the answers thread keeps looking after an answer before it sleeps (``BridgeConfiguration/busyPoll``).
+    let busyPoll: Duration
     private var serving: Bool?
+    /// Requests the listener could not send now (the local request ring was
+    /// full), in order; while any are kept, the listener takes no samples.
+    private var kept: [(key: RequestsInFlight.Key, payload: [UInt8], stream: Bool)] = []
+    private static let batch = 16
+    private var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
+    private var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
 
     init(service: String, client: RequestClient, participant: DDSParticipant, configuration: BridgeConfiguration,
          origin: [UInt8], counters: BridgeCounters, stop: StopFlag) throws(DDSError) {
@@ -42,6 +52,7 @@ final class ResponderBridge: @unchecked Sendable {
         self.stop = stop
         timeout = configuration.requestTimeout
         limit = configuration.maxRequestsInFlight
+        busyPoll = configuration.busyPoll
         check = RequestSampleCheck(origin: origin, maxPayload: client.maxPayloadSize)
         let topics = try RequestDDS.topics(participant, service: service)
         let readerQoS = RequestDDS.dataQoS(queueDepth: configuration.queueDepth, maxPayload: client.maxPayloadSize, reader: true)
@@ -54,10 +65,16 @@ final class ResponderBridge: @unchecked Sendable {
         defer { dds_delete_qos(announcementQoS) }
         announcementWriter = try ddsCheck(dds_create_writer(participant.participant, topics.server, announcementQoS, nil),
                                           "creating a DDS writer for \(service) servers")
-        waitset = try ddsCheck(dds_create_waitset(participant.participant), "creating a DDS waitset")
-        let condition = try ddsCheck(dds_create_readcondition(requestReader, shm_bridge_any_state()), "creating a read condition")
-        try ddsCheck(dds_waitset_attach(waitset, condition, 0), "attaching a read condition")
+        handoff = try ListenerHandoff(reader: requestReader, participant: participant)
     }
+
+    /// Starts the request reader's listener (it holds this bridge until ``stopListening()``).
+    func startListening() {
+        handoff.start(what: service) { self.handoff.pump(waiting: false) { self.drainRequests(immediate: true) } }
+    }
+
+    /// Stops the listener; a call in progress returns first.
+    func stopListening() { handoff.stop() }
 
     /// Requester bridges matched with the reply writer.
     var matchedReaders: Int { matchedReaderCount(of: replyWriter) }
@@ -79,9 +96,6 @@ final class ResponderBridge: @unchecked Sendable {
     // MARK: DDS requests -> local server
 
     func runRequests() {
-        let batch = 16
-        var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
-        var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
         var nextCheck = ContinuousClock.now
         while !stop.isSet {
             let now = ContinuousClock.now
@@ -89,27 +103,44 @@ final class ResponderBridge: @unchecked Sendable {
                 nextCheck = now + .milliseconds(100)
                 announceIfChanged()
             }
-            // Requests in flight are bounded.
-            let room = limit - inFlight.withLock { $0.count }
-            guard room > 0 else {
-                // Back-pressure: take nothing until a request ends.
-                usleep(500)
-                continue
-            }
-            _ = dds_waitset_wait(waitset, nil, 0, 100_000_000)
-            let wanted = min(batch, room)
-            for index in 0..<batch { samples[index] = nil }
-            let count = dds_take(requestReader, &samples, &infos, wanted, UInt32(wanted))
-            guard count > 0 else { continue }
-            for index in 0..<Int(count) where infos[index].valid_data {
-                guard let raw = samples[index] else { continue }
-                accept(raw.assumingMemoryBound(to: shm_bridge_Request.self))
-            }
-            _ = dds_return_loan(requestReader, &samples, count)
+            handoff.waitForWork(timeout: 100_000_000)
+            handoff.pump(waiting: true) { drainRequests(immediate: false) }
         }
     }
 
-    private func accept(_ sample: UnsafeMutablePointer<shm_bridge_Request>) {
+    /// With the handoff's lock held: the kept requests first (the thread,
+    /// waiting for space), then the reader's samples while fewer than the
+    /// limit are in flight. At the limit the samples stay in the reader (its
+    /// bounded queue pushes back) until the answers thread ends one and wakes
+    /// the requests thread.
+    private func drainRequests(immediate: Bool) {
+        if !immediate {
+            while !kept.isEmpty, !stop.isSet {
+                let request = kept.removeFirst()
+                request.payload.withUnsafeBytes { send($0, stream: request.stream, for: request.key, waiting: true) }
+            }
+        }
+        guard kept.isEmpty else {
+            handoff.wakeThread()
+            return
+        }
+        while !stop.isSet, kept.isEmpty {
+            let room = limit - inFlight.withLock { $0.count }
+            guard room > 0 else { break }
+            let wanted = min(Self.batch, room)
+            let count = dds_take(requestReader, &samples, &infos, wanted, UInt32(wanted))
+            guard count > 0 else { break }
+            for index in 0..<Int(count) where infos[index].valid_data {
+                guard let raw = samples[index] else { continue }
+                accept(raw.assumingMemoryBound(to: shm_bridge_Request.self), waiting: !immediate)
+            }
+            _ = dds_return_loan(requestReader, &samples, count)
+            for index in 0..<Self.batch { samples[index] = nil }
+        }
+        if !kept.isEmpty { handoff.wakeThread() }
+    }
+
+    private func accept(_ sample: UnsafeMutablePointer<shm_bridge_Request>, waiting: Bool) {
         let length = Int(sample.pointee.payload._length)
         let refusal = withUnsafeBytes(of: sample.pointee.requester) { sender in
             withUnsafeBytes(of: sample.pointee.responder) { target in
@@ -154,13 +185,19 @@ final class ResponderBridge: @unchecked Sendable {
             return
         }
         let payload = UnsafeRawBufferPointer(start: sample.pointee.payload._buffer, count: length)
-        send(payload, stream: kind == .streamRequest, for: key)
+        send(payload, stream: kind == .streamRequest, for: key, waiting: waiting)
     }
 
     /// Sends one request to the local server. It is recorded under the same
     /// lock, so the answers thread cannot take an answer to a request it does
-    /// not know yet; the lock is never held while the ring is full.
-    private func send(_ payload: UnsafeRawBufferPointer, stream: Bool, for key: RequestsInFlight.Key) {
+    /// not know yet; the lock is never held while the ring is full. Not
+    /// `waiting` (the listener), a request behind a kept one or finding the
+    /// ring full is kept for the thread.
+    private func send(_ payload: UnsafeRawBufferPointer, stream: Bool, for key: RequestsInFlight.Key, waiting: Bool) {
+        if !waiting, !kept.isEmpty {
+            kept.append((key, Array(payload), stream))
+            return
+        }
         let giveUp = ContinuousClock.now + timeout
         while !stop.isSet {
             let sent: Result<Bool, ChannelError> = inFlight.withLock { table in
@@ -176,6 +213,10 @@ final class ResponderBridge: @unchecked Sendable {
             case .success(true):
                 return
             case .success(false):
+                guard waiting else {
+                    kept.append((key, Array(payload), stream))
+                    return
+                }
                 // The local server is behind: this thread takes nothing more meanwhile.
                 guard ContinuousClock.now < giveUp else {
                     fail(key, .timedOut)
@@ -193,10 +234,14 @@ final class ResponderBridge: @unchecked Sendable {
 
     func runReplies() {
         var nextCheck = ContinuousClock.now + .milliseconds(100)
+        var lastAnswer = ContinuousClock.now - .seconds(1)
         while !stop.isSet {
             let answer: RequestClient.PipelinedAnswer?
             do {
-                answer = try client.nextPipelinedAnswer(timeout: .milliseconds(100))
+                let polling = busyPoll > .zero && ContinuousClock.now - lastAnswer < busyPoll
+                answer = try client.nextPipelinedAnswer(timeout: polling ? .zero : .milliseconds(100))
+                if answer == nil, polling { sched_yield() }
+                if answer != nil, busyPoll > .zero { lastAnswer = .now }
             } catch .closed {
                 return
             } catch {
@@ -207,21 +252,26 @@ final class ResponderBridge: @unchecked Sendable {
             let now = ContinuousClock.now
             if now >= nextCheck {
                 nextCheck = now + .milliseconds(100)
-                for entry in inFlight.withLock({ $0.expire(now: now) }) {
+                let expired = inFlight.withLock { $0.expire(now: now) }
+                for entry in expired {
                     client.abandonPipelined(entry.id, stream: entry.stream)
                     fail(entry.key, .timedOut)
                 }
+                if !expired.isEmpty { handoff.wakeThread() }
             }
         }
     }
 
     /// Writes one answer of the local server to the requester bridge.
     private func forward(_ answer: RequestClient.PipelinedAnswer) {
-        let entry = inFlight.withLock { table in
-            answer.ends ? table.remove(local: answer.id) : table.touch(local: answer.id, deadline: .now + timeout)
+        let (entry, wasFull) = inFlight.withLock { table in
+            let full = table.count >= limit
+            return (answer.ends ? table.remove(local: answer.id) : table.touch(local: answer.id, deadline: .now + timeout), full)
         }
         // Cancelled by the requester, or given up: nobody waits for it.
         guard let entry else { return }
+        // Room again: samples may wait in the reader.
+        if wasFull && answer.ends { handoff.wakeThread() }
         switch answer {
         case .reply(_, let payload):
             writeReply(to: entry.key, kind: .reply, payload: payload)

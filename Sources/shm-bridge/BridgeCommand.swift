@@ -44,7 +44,7 @@ struct BridgeCommand: ParsableCommand {
     @Option(help: "Slow-subscriber policy of a ring the bridge creates: lossless or overwrite.") var policy = "lossless"
     @Option(help: "How to wait on local rings: sleep (a futex wait at once, the default), adaptive (spin briefly first) or spin (a core busy per ring).")
     var wait = "sleep"
-    @Option(help: "Microseconds a thread that forwards local messages keeps polling its ring after a message before it sleeps (0 to 10000; 0, the default, sleeps at once). Longer than the round trip, it cuts a conversation's latency, for a core kept busy while messages come.")
+    @Option(help: "Microseconds a thread that forwards local messages (or requests, or a local server's answers) keeps polling after one before it sleeps (0 to 10000; 0, the default, sleeps at once). Longer than the round trip, it cuts a conversation's latency, for a core kept busy while messages come.")
     var busyPoll = 0
     @Option(help: "Samples kept per DDS writer and reader (KEEP_LAST depth or KEEP_ALL limit), 1 to 100000.")
     var queue = 64
