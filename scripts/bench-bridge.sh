@@ -80,19 +80,23 @@ rtt() {  # rtt ENDS_WAIT [BRIDGE FLAGS...] -> the ping line
     stopall
 }
 ends_wait=${WAIT:-sleep}
-bridged_rtt="" busy_rtt="" request_rtt="" raw_rtt="" busy=${BUSY:-200}
+bridged_rtt="" busy_rtt="" request_rtt="" busy_request_rtt="" raw_rtt="" busy=${BUSY:-200}
 if [ "${ONLY:-}" != stream ]; then
 bridged_rtt=$(rtt "$ends_wait")
 busy_rtt=$(rtt "$ends_wait" --busy-poll "$busy")
 # A request and its reply through two bridges: client (A) -> service -> bridge A
 # (--requests-out) -> DDS -> bridge B (--requests-in) -> service -> echo server (B) and back.
-bg qa "$nsa" a "$bin/shm-bridge" --requests-out calc "${ia[@]}" --domain 42 --quiet
-bg qb "$nsb" b "$bin/shm-bridge" --requests-in calc "${ib[@]}" --domain 42 --quiet
-ready qa; ready qb
-bg qserve "$nsb" b "$bin/shm-bridge-bench" serve calc --wait-name "$ends_wait"
-ready qserve
-request_rtt=$(fg qclient "$nsa" a "$bin/shm-bridge-bench" request calc --size 64 --count "$rounds" --wait-name "$ends_wait")
-stopall
+requests() {  # requests [BRIDGE FLAGS...] -> the client's line
+    bg qa "$nsa" a "$bin/shm-bridge" --requests-out calc "${ia[@]}" --domain 42 --quiet "${bwait[@]}" "$@"
+    bg qb "$nsb" b "$bin/shm-bridge" --requests-in calc "${ib[@]}" --domain 42 --quiet "${bwait[@]}" "$@"
+    ready qa; ready qb
+    bg qserve "$nsb" b "$bin/shm-bridge-bench" serve calc --wait-name "$ends_wait"
+    ready qserve
+    fg qclient "$nsa" a "$bin/shm-bridge-bench" request calc --size 64 --count "$rounds" --wait-name "$ends_wait"
+    stopall
+}
+request_rtt=$(requests)
+busy_request_rtt=$(requests --busy-poll "$busy")
 bg pong "$nsb" b "$raw" pong 42 vbb-b-$tag 64 "$rounds"
 ready pong; sleep 1
 raw_rtt=$(fg rawping "$nsa" a "$raw" ping 42 vbb-a-$tag 64 "$rounds")
@@ -139,9 +143,13 @@ b=$(field "$request_rtt" median_us) r=$(field "$raw_rtt" median_us)
 printf "%-34s %14s %14s %8s\n" "64 B request + reply, median (us)" "$b" "$r" "$(ratio "$b" "$r")"
 b=$(field "$request_rtt" p99_us) r=$(field "$raw_rtt" p99_us)
 printf "%-34s %14s %14s %8s\n" "64 B request + reply, p99 (us)" "$b" "$r" "$(ratio "$b" "$r")"
+b=$(field "$busy_request_rtt" median_us) r=$(field "$raw_rtt" median_us)
+printf "%-34s %14s %14s %8s\n" "  --busy-poll $busy, median (us)" "$b" "$r" "$(ratio "$b" "$r")"
+b=$(field "$busy_request_rtt" p99_us) r=$(field "$raw_rtt" p99_us)
+printf "%-34s %14s %14s %8s\n" "  --busy-poll $busy, p99 (us)" "$b" "$r" "$(ratio "$b" "$r")"
 b=$(field "${t64%%|*}" msgs_per_s) r=$(field "${t64##*|}" msgs_per_s)
 printf "%-34s %14s %14s %8s\n" "64 B throughput (msgs/s)" "$b" "$r" "$(ratio "$b" "$r")"
 b=$(field "${t1m%%|*}" MiB_per_s) r=$(field "${t1m##*|}" MiB_per_s)
 printf "%-34s %14s %14s %8s\n" "1 MiB throughput (MiB/s)" "$b" "$r" "$(ratio "$b" "$r")"
 echo "(latency ratio: bridged / raw, lower is better; throughput ratio: bridged / raw, higher is better)"
-echo "raw lines: ${bridged_rtt} | ${busy_rtt} | ${request_rtt} | ${raw_rtt} | ${t64} | ${t1m}"
+echo "raw lines: ${bridged_rtt} | ${busy_rtt} | ${request_rtt} | ${busy_request_rtt} | ${raw_rtt} | ${t64} | ${t1m}"
