@@ -44,7 +44,8 @@ struct PendingTable {
 
     /// Removes the entry at `index` (the order of the others may change).
     mutating func remove(at index: Int) {
-        entries.swapAt(index, entries.count - 1)
+        // Mostly the newest (one request at a time): no swap.
+        if index != entries.count - 1 { entries.swapAt(index, entries.count - 1) }
         entries.removeLast()
     }
 
