@@ -69,7 +69,7 @@ struct ReplyInbox {
     var sleepers = SharedSleepers()
     /// Whether a server was seen attached during this session.
     var sawServer = false
-    var nextCheck: ContinuousClock.Instant?
+    var nextCheck: ClockReading?
     var closed = false
 
     /// The most messages one drain moves out of the ring.

@@ -225,8 +225,9 @@ public final class RequestClient: Sendable {
     /// Checks the server's liveness once per check interval.
     func checkServerIfDue(now: ContinuousClock.Instant) {
         inbox.withLock { inbox in
-            if let due = inbox.nextCheck, now < due { return }
-            inbox.nextCheck = now + RingCore.checkInterval
+            let reading = ClockReading(now)
+            if let due = inbox.nextCheck, reading < due { return }
+            inbox.nextCheck = reading + RingCore.checkInterval
             do throws(ChannelError) { try service.checkIntact() } catch { inbox.failAll(error) }
             inbox.checkServer(service, responses: responseCore, server: serverName)
             // Spinning waiters poll again: a request may have failed.

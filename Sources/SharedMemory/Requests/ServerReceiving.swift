@@ -13,7 +13,7 @@ struct ServerReceiving {
     var membershipSleepers = SharedSleepers()
     var cursor = 0
     var membershipSeen: UInt32 = 0
-    var nextRefresh: ContinuousClock.Instant = .now
+    var nextRefresh = ClockReading.now
     /// Polls since the clock was last read: the clock is read every
     /// ``pollsPerClockRead`` polls, not on each (a poll that finds a request takes no clock).
     var pollsSinceClock = 0
@@ -41,14 +41,22 @@ struct ServerReceiving {
     /// Set once the segment was found truncated: every later poll throws it.
     var truncation: ChannelError?
 
+    @inline(__always)
     mutating func refresh(force: Bool = false) {
         let event = service.membershipEvent.pointee.load(ordering: .acquiring)
         guard force || event != membershipSeen || pollsSinceClock >= Self.pollsPerClockRead else {
             pollsSinceClock += 1
             return
         }
+        refresh(event: event, force: force)
+    }
+
+    /// ``refresh(force:)`` once it reads the clock: out of line, so that a
+    /// poll that finds the membership unchanged sets up nothing for the clock.
+    @inline(never)
+    private mutating func refresh(event: UInt32, force: Bool) {
         pollsSinceClock = 0
-        let now = ContinuousClock.now
+        let now = ClockReading.now
         guard force || event != membershipSeen || now >= nextRefresh else { return }
         membershipSeen = event
         nextRefresh = now + RingCore.checkInterval
@@ -152,7 +160,7 @@ struct ServerReceiving {
             watch.add(link.reader.core.writePosition)
             // What a message other than a request is (no reference to count).
             var other: Other?
-            let found: IncomingRequest?
+            let found: FoundRequest?
             do {
                 // Without a reference count of its own (a retain and a
                 // release per request): `link`, a strong local, holds the
@@ -160,15 +168,15 @@ struct ServerReceiving {
                 // lossless: the body runs once per message, which it consumes.
                 found = try Unmanaged.passUnretained(link.reader)._withUnsafeGuaranteedRef { reader in
                     Result { () throws(ChannelError) in
-                        try reader.tryReceive { bytes -> IncomingRequest? in
+                        try reader.tryReceive { bytes -> FoundRequest? in
                             switch RequestFrame.header(of: bytes) {
                             case .failure(let problem):
                                 other = .broken(problem)
                                 return nil
                             case .success(let header) where header.kind == .request || header.kind == .streamRequest:
                                 // The payload is copied out of the ring once, into the request.
-                                return IncomingRequest(link: link, id: header.id, payload: RequestFrame.payload(of: bytes),
-                                                       isStream: header.kind == .streamRequest)
+                                return FoundRequest(id: header.id, payload: RequestFrame.payload(of: bytes),
+                                                    isStream: header.kind == .streamRequest)
                             case .success(let header):
                                 other = .frame(header)
                                 return nil
@@ -188,7 +196,8 @@ struct ServerReceiving {
             }
             if let found {
                 cursor = member &+ 1 == count ? 0 : member &+ 1
-                return found
+                // The local's reference moves into the request: no count of its own.
+                return IncomingRequest(link: link, id: found.id, payload: found.payload, isStream: found.isStream)
             }
             guard let other else { continue }
             cursor = member &+ 1 == count ? 0 : member &+ 1
@@ -206,6 +215,13 @@ struct ServerReceiving {
             }
         }
         return nil
+    }
+
+    /// A request as read from a ring, before it is tied to its link.
+    private struct FoundRequest {
+        let id: UInt64
+        let payload: [UInt8]
+        let isStream: Bool
     }
 
     /// A message of a request ring that is no request.
