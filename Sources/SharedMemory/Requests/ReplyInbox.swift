@@ -92,7 +92,7 @@ struct ReplyInbox {
             let arrival: Arrival?
             do {
                 // The ring is lossless: the body runs once per message, which it consumes.
-                arrival = try reader.tryReceive { accept($0, service: service) }
+                arrival = try reader.tryReceive { accept($0, ring: reader.core, service: service) }
             } catch .closed {
                 failAll(.peerLeft(Self.serverName(service)))
                 return true
@@ -128,7 +128,10 @@ struct ReplyInbox {
 
     /// Takes one message in place: a reply's payload is copied out of the
     /// ring once, straight into its request's entry, and not at all when nobody waits for it.
-    private mutating func accept(_ bytes: UnsafeRawBufferPointer, service: ServiceSegment) -> Arrival {
+    ///
+    /// What it read is used only when `ring`'s mapping was intact after it
+    /// was read; a truncated one is reported by the reader once this returns.
+    private mutating func accept(_ bytes: UnsafeRawBufferPointer, ring: RingCore, service: ServiceSegment) -> Arrival {
         let header: RequestFrame.Header
         switch RequestFrame.header(of: bytes) {
         case .failure(let problem): return .broken(problem)
@@ -139,6 +142,7 @@ struct ReplyInbox {
         case .serverAttached:
             guard bytes.count >= RequestFrame.prefixSize + 8 else { return .shortAnnouncement(count: bytes.count - RequestFrame.prefixSize) }
             let taken = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: RequestFrame.prefixSize, as: UInt64.self))
+            if ring.mappingGuard.isTripped { return .moved }
             // What the new server took over was read by the one before: it will never be answered.
             for index in pending.indices where pending[index].start < taken && pending[index].failure == nil {
                 pending[index].failure = .peerDied("\(Self.serverName(service)) (it was replaced before it answered)")
@@ -147,7 +151,9 @@ struct ReplyInbox {
             return .request(kind: header.kind.rawValue)
         case .reply, .replyMore, .end, .error:
             guard let index = pending.index(of: header.id) else { return .moved } // stale: nobody waits for it
-            pending[index].append(RequestFrame(id: header.id, kind: header.kind, payload: RequestFrame.payload(of: bytes)))
+            let payload = RequestFrame.payload(of: bytes)
+            if ring.mappingGuard.isTripped { return .moved }
+            pending[index].append(RequestFrame(id: header.id, kind: header.kind, payload: payload))
         }
         return .moved
     }
