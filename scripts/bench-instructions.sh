@@ -6,7 +6,7 @@
 #
 #   scripts/bench-instructions.sh [SHM_BENCH ...]
 #
-# FLAVOURS (default "channel pubsub"; also manytoone) picks the rows.
+# FLAVOURS (default "channel pubsub"; also manytoone, request) picks the rows.
 # With no argument it builds and measures this checkout's release build; give
 # several shm-bench binaries (an older build, say) to compare them.
 set -euo pipefail

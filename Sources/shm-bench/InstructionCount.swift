@@ -4,7 +4,8 @@ import SharedMemory
 
 /// `shm-bench instructions`: one process sends and receives `--messages`
 /// 64-byte messages through a channel (or a publish/subscribe ring with one
-/// subscriber), one at a time, and exits. Run under
+/// subscriber, or as requests and replies of a request/response service),
+/// one at a time, and exits. Run under
 /// `valgrind --tool=callgrind` twice with different counts, the difference of
 /// the instruction totals divided by the difference of the counts is the
 /// cost of one message, send and receive together, without the set-up:
@@ -14,11 +15,12 @@ struct Instructions: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send and receive messages in one process, for counting instructions per message under callgrind.")
 
-    enum Flavour: String, ExpressibleByArgument, CaseIterable { case channel, pubsub, manytoone }
+    enum Flavour: String, ExpressibleByArgument, CaseIterable { case channel, pubsub, manytoone, request }
 
     @Option(help: "Messages to send and receive.") var messages = 100_000
     @Option(help: "Message size in bytes.") var size = 64
-    @Option(help: "channel, pubsub (one subscriber, lossless) or manytoone (one sender, zero-copy receive).") var flavour: Flavour = .channel
+    @Option(help: "channel, pubsub (one subscriber, lossless), manytoone (one sender, zero-copy receive) or request (a request and its reply).")
+    var flavour: Flavour = .channel
 
     func validate() throws {
         guard (1...100_000_000).contains(messages) else { throw ValidationError("--messages must be from 1 to 100000000") }
@@ -60,7 +62,38 @@ struct Instructions: ParsableCommand {
                 try publisher.send(UnsafeRawBufferPointer(message))
                 total &+= try subscriber.receive()?.bytes.count ?? 0
             }
+        case .request:
+            total = try Self.requests(name, count: messages, size: size)
         }
         guard total == messages * size else { throw BenchmarkError("received \(total) bytes, expected \(messages * size)") }
+    }
+
+    /// Requests and replies on one thread: a stream request is sent without
+    /// waiting (the blocking `request` would wait for a server that cannot
+    /// run), the server takes it and answers with one reply (which ends the
+    /// stream), and the client reads that reply. The client's send and its
+    /// reading of replies, and the server's poll and reply, are those of a
+    /// blocking request; the stream adds its ticket, its iterator and a task.
+    static func requests(_ name: SegmentName, count: Int, size: Int) throws -> Int {
+        let configuration = RequestResponseConfiguration(maxClients: 1, ring: RingConfiguration(capacity: 1 << 16))
+        let server = try RequestServer.open(name, creating: configuration, wait: .spin)
+        let client = try RequestClient.open(name, creating: nil, wait: .spin)
+        let message = [UInt8](repeating: 0x5A, count: size)
+        return try blockingOn {
+            var total = 0
+            for _ in 0..<count {
+                let replies = try await client.requestStream(message, timeout: .seconds(5))
+                try serveOne(server)
+                var iterator = replies.makeAsyncIterator()
+                total &+= try await iterator.next()?.count ?? 0
+            }
+            return total
+        }
+    }
+
+    /// The server's blocking calls, as `shm-bench run` makes them (in an `async` function the `async` overloads would be picked).
+    static func serveOne(_ server: RequestServer) throws {
+        let request = try server.nextRequest(timeout: .seconds(5))
+        try server.reply(to: request, request.payload, timeout: .seconds(5))
     }
 }

@@ -76,8 +76,10 @@ final class ClientLink: Sendable {
         }
         guard try wanted(kind, id: id) else { return }
         try responses.withLock { (writer) throws(ChannelError) in
-            guard let writer else { throw ChannelError.peerLeft(name) }
-            _ = try writer.writeFrame(id: id, kind: kind, payload: payload, timeout: timeout, waits: true)
+            // Called through the optional, not a copy of it: no retain and release per reply.
+            guard try writer?.writeFrame(id: id, kind: kind, payload: payload, timeout: timeout, waits: true) != nil else {
+                throw ChannelError.peerLeft(name)
+            }
         }
     }
 

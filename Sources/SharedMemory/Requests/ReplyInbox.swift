@@ -8,7 +8,7 @@ struct PendingRequest {
     var first: RequestFrame?
     var rest: [RequestFrame] = []
 
-    mutating func append(_ frame: RequestFrame) {
+    mutating func append(_ frame: consuming RequestFrame) {
         if first == nil && rest.isEmpty { first = frame } else { rest.append(frame) }
     }
 
@@ -44,7 +44,8 @@ struct PendingTable {
 
     /// Removes the entry at `index` (the order of the others may change).
     mutating func remove(at index: Int) {
-        entries.swapAt(index, entries.count - 1)
+        // Mostly the newest (one request at a time): no swap.
+        if index != entries.count - 1 { entries.swapAt(index, entries.count - 1) }
         entries.removeLast()
     }
 
@@ -68,7 +69,7 @@ struct ReplyInbox {
     var sleepers = SharedSleepers()
     /// Whether a server was seen attached during this session.
     var sawServer = false
-    var nextCheck: ContinuousClock.Instant?
+    var nextCheck: ClockReading?
     var closed = false
 
     /// The most messages one drain moves out of the ring.
@@ -76,50 +77,85 @@ struct ReplyInbox {
 
     /// Moves every reply in the ring to its request; drops replies to
     /// requests nobody waits for any more (stale replies of timed-out requests).
+    ///
+    /// `reader` is this inbox's ``reader``, passed by the client from a
+    /// `let` of its own: read through the inout inbox, each call on it
+    /// retained and released it. No closure names the server (a closure
+    /// context is retained too): `service` does, in errors.
     /// - Throws: ``ChannelError/badChannel(_:)`` for a message that is no
     ///   frame (it is consumed), and the ring's own errors.
     /// - Returns: whether it moved any reply.
     @discardableResult
-    mutating func drain(server: @autoclosure () -> String) throws(ChannelError) -> Bool {
+    mutating func drain(_ reader: RingReader, service: ServiceSegment) throws(ChannelError) -> Bool {
         var moved = false
         for _ in 0..<Self.drainLimit {
-            let found: Result<RequestFrame, FrameProblem>?
+            let arrival: Arrival?
             do {
-                found = try reader.tryReceive { RequestFrame.parse($0) }
+                // The ring is lossless: the body runs once per message, which it consumes.
+                arrival = try reader.tryReceive { accept($0, ring: reader.core, service: service) }
             } catch .closed {
-                failAll(.peerLeft(server()))
+                failAll(.peerLeft(Self.serverName(service)))
                 return true
             }
-            guard let found else { return moved }
-            switch found {
-            case .failure(let problem):
-                throw .badChannel(problem.describe(from: server()))
-            case .success(let frame):
-                try deliver(frame, server: server)
+            guard let arrival else { return moved }
+            switch arrival {
+            case .moved:
                 moved = true
+            case .broken(let problem):
+                throw .badChannel(problem.describe(from: Self.serverName(service)))
+            case .request(let kind):
+                throw .badChannel("\(Self.serverName(service)) sent a request (kind \(kind)) to a client")
+            case .shortAnnouncement(let count):
+                throw .badChannel("\(Self.serverName(service)) announced itself with \(count) bytes, not a position of 8")
             }
         }
         return moved
     }
 
-    private mutating func deliver(_ frame: RequestFrame, server: () -> String) throws(ChannelError) {
+    /// How errors name the server of `service`.
+    static func serverName(_ service: ServiceSegment) -> String { "the server of \(service.name.posixName)" }
+
+    /// What ``accept(_:service:)`` did with a message (no reference to count).
+    enum Arrival {
+        /// Moved to its request, or dropped as stale, or applied (a server's announcement).
+        case moved
+        case broken(FrameProblem)
+        /// A frame of a kind only a client sends.
+        case request(kind: UInt32)
+        /// A server announcement with fewer than 8 payload bytes.
+        case shortAnnouncement(count: Int)
+    }
+
+    /// Takes one message in place: a reply's payload is copied out of the
+    /// ring once, straight into its request's entry, and not at all when nobody waits for it.
+    ///
+    /// What it read is used only when `ring`'s mapping was intact after it
+    /// was read; a truncated one is reported by the reader once this returns.
+    private mutating func accept(_ bytes: UnsafeRawBufferPointer, ring: RingCore, service: ServiceSegment) -> Arrival {
+        let header: RequestFrame.Header
+        switch RequestFrame.header(of: bytes) {
+        case .failure(let problem): return .broken(problem)
+        case .success(let found): header = found
+        }
         sawServer = true
-        switch frame.kind {
+        switch header.kind {
         case .serverAttached:
-            guard frame.payload.count >= 8 else {
-                throw .badChannel("\(server()) announced itself with \(frame.payload.count) bytes, not a position of 8")
-            }
-            let taken = frame.payload.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            guard bytes.count >= RequestFrame.prefixSize + 8 else { return .shortAnnouncement(count: bytes.count - RequestFrame.prefixSize) }
+            let taken = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: RequestFrame.prefixSize, as: UInt64.self))
+            if ring.mappingGuard.isTripped { return .moved }
             // What the new server took over was read by the one before: it will never be answered.
             for index in pending.indices where pending[index].start < taken && pending[index].failure == nil {
-                pending[index].failure = .peerDied("\(server()) (it was replaced before it answered)")
+                pending[index].failure = .peerDied("\(Self.serverName(service)) (it was replaced before it answered)")
             }
         case .request, .streamRequest, .cancel:
-            throw .badChannel("\(server()) sent a request (kind \(frame.kind.rawValue)) to a client")
+            return .request(kind: header.kind.rawValue)
         case .reply, .replyMore, .end, .error:
-            guard let index = pending.index(of: frame.id) else { return } // stale: nobody waits for it
-            pending[index].append(frame)
+            guard let index = pending.index(of: header.id) else { return .moved } // stale: nobody waits for it
+            let payload = RequestFrame.payload(of: bytes)
+            if ring.mappingGuard.isTripped { return .moved }
+            pending[index].append(RequestFrame(id: header.id, kind: header.kind, payload: payload))
         }
+        return .moved
     }
 
     /// The next reply to request `id`, or `nil` when none is there yet;

@@ -24,6 +24,9 @@ public final class RequestClient: Sendable {
     let responseCore: RingCore
     let sending: Mutex<RequestSending>
     let inbox: Mutex<ReplyInbox>
+    /// The inbox's reader, used under the inbox's lock only: read from this
+    /// `let`, a call on it needs no reference count (see ``ReplyInbox/drain(_:service:)``).
+    let responseReader: RingReader
     /// Drains that moved replies, ever: a spinning waiter polls again only
     /// when this or the response ring's write position moved.
     let deliveries = Atomic<UInt64>(0)
@@ -50,6 +53,7 @@ public final class RequestClient: Sendable {
         self.responseCore = responseCore
         sending = Mutex(RequestSending(writer: writer))
         inbox = Mutex(ReplyInbox(reader: reader))
+        responseReader = reader
     }
 
     /// Opens the request/response service `name` as a client, creating the
@@ -126,7 +130,7 @@ public final class RequestClient: Sendable {
         service.leave(member)
     }
 
-    var serverName: String { "the server of \(service.name.posixName)" }
+    var serverName: String { ReplyInbox.serverName(service) }
 
     // MARK: Sending
 
@@ -186,7 +190,7 @@ public final class RequestClient: Sendable {
     @inline(__always)
     func poll(_ id: UInt64) throws(ChannelError) -> RequestFrame? {
         try inbox.withLock { (inbox) throws(ChannelError) -> RequestFrame? in
-            let moved = try inbox.drain(server: serverName)
+            let moved = try inbox.drain(responseReader, service: service)
             let frame: RequestFrame?
             do throws(ChannelError) { frame = try inbox.take(id) } catch {
                 if moved { deliveries.wrappingAdd(1, ordering: .releasing) }
@@ -221,8 +225,9 @@ public final class RequestClient: Sendable {
     /// Checks the server's liveness once per check interval.
     func checkServerIfDue(now: ContinuousClock.Instant) {
         inbox.withLock { inbox in
-            if let due = inbox.nextCheck, now < due { return }
-            inbox.nextCheck = now + RingCore.checkInterval
+            let reading = ClockReading(now)
+            if let due = inbox.nextCheck, reading < due { return }
+            inbox.nextCheck = reading + RingCore.checkInterval
             do throws(ChannelError) { try service.checkIntact() } catch { inbox.failAll(error) }
             inbox.checkServer(service, responses: responseCore, server: serverName)
             // Spinning waiters poll again: a request may have failed.
@@ -317,7 +322,7 @@ public final class RequestClient: Sendable {
     }
 
     /// The payload of a reply that ends a request, or its failure.
-    func payload(of frame: RequestFrame) throws(ChannelError) -> [UInt8] {
+    func payload(of frame: consuming RequestFrame) throws(ChannelError) -> [UInt8] {
         switch frame.kind {
         case .reply, .replyMore: return frame.payload
         case .error: throw .requestFailed(String(decoding: frame.payload, as: UTF8.self))

@@ -31,20 +31,28 @@ struct RequestFrame {
     /// The payload, copied out of the ring.
     var payload: [UInt8]
 
-    /// Reads a message found in a ring; describes what is wrong with one that breaks the rules.
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<RequestFrame, FrameProblem> {
+    /// The prefix of a message: no reference to count, so that a receiver
+    /// looks at a message (and drops one nobody waits for) before it copies
+    /// the payload out, once, straight to where it is kept.
+    struct Header {
+        let id: UInt64
+        let kind: Kind
+    }
+
+    /// Reads the prefix of a message found in a ring; describes what is wrong with one that breaks the rules.
+    @inline(__always)
+    static func header(of bytes: UnsafeRawBufferPointer) -> Result<Header, FrameProblem> {
         guard bytes.count >= prefixSize else { return .failure(.short(bytes.count)) }
         let id = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         let rawKind = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
         guard let kind = Kind(rawValue: rawKind) else { return .failure(.unknownKind(id: id, kind: rawKind)) }
-        let count = bytes.count - prefixSize
-        let payload = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if count > 0 {
-                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: bytes.baseAddress! + prefixSize, byteCount: count)
-            }
-            initialized = count
-        }
-        return .success(RequestFrame(id: id, kind: kind, payload: payload))
+        return .success(Header(id: id, kind: kind))
+    }
+
+    /// The payload of a message whose prefix ``header(of:)`` read, copied out of the ring.
+    @inline(__always)
+    static func payload(of bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        Array(UnsafeRawBufferPointer(rebasing: bytes[prefixSize...]))
     }
 
     /// Writes the prefix at `destination`, which has room for it.

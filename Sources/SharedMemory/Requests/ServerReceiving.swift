@@ -13,7 +13,7 @@ struct ServerReceiving {
     var membershipSleepers = SharedSleepers()
     var cursor = 0
     var membershipSeen: UInt32 = 0
-    var nextRefresh: ContinuousClock.Instant = .now
+    var nextRefresh = ClockReading.now
     /// Polls since the clock was last read: the clock is read every
     /// ``pollsPerClockRead`` polls, not on each (a poll that finds a request takes no clock).
     var pollsSinceClock = 0
@@ -41,14 +41,22 @@ struct ServerReceiving {
     /// Set once the segment was found truncated: every later poll throws it.
     var truncation: ChannelError?
 
+    @inline(__always)
     mutating func refresh(force: Bool = false) {
         let event = service.membershipEvent.pointee.load(ordering: .acquiring)
         guard force || event != membershipSeen || pollsSinceClock >= Self.pollsPerClockRead else {
             pollsSinceClock += 1
             return
         }
+        refresh(event: event, force: force)
+    }
+
+    /// ``refresh(force:)`` once it reads the clock: out of line, so that a
+    /// poll that finds the membership unchanged sets up nothing for the clock.
+    @inline(never)
+    private mutating func refresh(event: UInt32, force: Bool) {
         pollsSinceClock = 0
-        let now = ContinuousClock.now
+        let now = ClockReading.now
         guard force || event != membershipSeen || now >= nextRefresh else { return }
         membershipSeen = event
         nextRefresh = now + RingCore.checkInterval
@@ -145,12 +153,37 @@ struct ServerReceiving {
         watch.reset(membership: service.membershipEvent)
         let count = links.count
         for step in 0..<count {
-            let member = (cursor + step) % count
+            // No division on the hot path: cursor < count and step < count.
+            var member = cursor &+ step
+            if member >= count { member &-= count }
             guard let link = links[member] else { continue }
             watch.add(link.reader.core.writePosition)
-            let found: Result<RequestFrame, FrameProblem>?
+            // What a message other than a request is (no reference to count).
+            var other: Other?
+            let found: FoundRequest?
             do {
-                found = try link.reader.tryReceive { RequestFrame.parse($0) }
+                // Without a reference count of its own (a retain and a
+                // release per request): `link`, a strong local, holds the
+                // reader (a `let` of it) for the whole call. The ring is
+                // lossless: the body runs once per message, which it consumes.
+                found = try Unmanaged.passUnretained(link.reader)._withUnsafeGuaranteedRef { reader in
+                    Result { () throws(ChannelError) in
+                        try reader.tryReceive { bytes -> FoundRequest? in
+                            switch RequestFrame.header(of: bytes) {
+                            case .failure(let problem):
+                                other = .broken(problem)
+                                return nil
+                            case .success(let header) where header.kind == .request || header.kind == .streamRequest:
+                                // The payload is copied out of the ring once, into the request.
+                                return FoundRequest(id: header.id, payload: RequestFrame.payload(of: bytes),
+                                                    isStream: header.kind == .streamRequest)
+                            case .success(let header):
+                                other = .frame(header)
+                                return nil
+                            }
+                        }
+                    }
+                }.get() ?? nil
             } catch .closed {
                 // The client closed its request ring: it is leaving.
                 refused[member] = link.session
@@ -161,24 +194,40 @@ struct ServerReceiving {
                 detach(member)
                 throw .badChannel("\(link.name) dropped: \(error)")
             }
-            guard let found else { continue }
-            cursor = (member + 1) % count
-            switch found {
-            case .failure(let problem):
+            if let found {
+                cursor = member &+ 1 == count ? 0 : member &+ 1
+                // The local's reference moves into the request: no count of its own.
+                return IncomingRequest(link: link, id: found.id, payload: found.payload, isStream: found.isStream)
+            }
+            guard let other else { continue }
+            cursor = member &+ 1 == count ? 0 : member &+ 1
+            switch other {
+            case .broken(let problem):
                 if case .unknownKind(let id, _) = problem { answer(link, id: id, error: problem.describe(from: link.name)) }
                 throw .badChannel(problem.describe(from: link.name))
-            case .success(let frame) where frame.kind == .request || frame.kind == .streamRequest:
-                return IncomingRequest(link: link, id: frame.id, payload: frame.payload, isStream: frame.kind == .streamRequest)
-            case .success(let frame) where frame.kind == .cancel:
-                link.cancel(frame.id)
+            case .frame(let header) where header.kind == .cancel:
+                link.cancel(header.id)
                 continue
-            case .success(let frame):
-                let reason = "\(link.name) sent a message of kind \(frame.kind.rawValue), which only a server sends"
-                answer(link, id: frame.id, error: reason)
+            case .frame(let header):
+                let reason = "\(link.name) sent a message of kind \(header.kind.rawValue), which only a server sends"
+                answer(link, id: header.id, error: reason)
                 throw .badChannel(reason)
             }
         }
         return nil
+    }
+
+    /// A request as read from a ring, before it is tied to its link.
+    private struct FoundRequest {
+        let id: UInt64
+        let payload: [UInt8]
+        let isStream: Bool
+    }
+
+    /// A message of a request ring that is no request.
+    private enum Other {
+        case broken(FrameProblem)
+        case frame(RequestFrame.Header)
     }
 
     /// Answers a broken request with an error, if there is space now.
@@ -224,24 +273,32 @@ struct ServerReceiving {
 /// last poll found nothing. The words lie in the service's mapping, which
 /// outlives every wait, so a stale entry is only a word that never moves.
 struct SpinWatch {
-    private var positions: [(word: UnsafeMutablePointer<Atomic<UInt64>>, seen: UInt64)] = []
+    typealias Entry = (word: UnsafeMutablePointer<Atomic<UInt64>>, seen: UInt64)
+    /// The first ring's entry (the only one with one client): no array on the hot path.
+    private var first: Entry?
+    private var others: [Entry] = []
     private var membership: (word: UnsafeMutablePointer<Atomic<UInt32>>, seen: UInt32)?
 
     mutating func reset(membership word: UnsafeMutablePointer<Atomic<UInt32>>) {
-        positions.removeAll(keepingCapacity: true)
+        first = nil
+        if !others.isEmpty { others.removeAll(keepingCapacity: true) }
         membership = (word, word.pointee.load(ordering: .acquiring))
     }
 
+    @inline(__always)
     mutating func add(_ word: UnsafeMutablePointer<Atomic<UInt64>>) {
-        positions.append((word, word.pointee.load(ordering: .acquiring)))
+        let entry = (word: word, seen: word.pointee.load(ordering: .acquiring))
+        if first == nil { first = entry } else { others.append(entry) }
     }
 
-    /// Whether a poll may find something new.
+    /// Whether a poll may find something new. The request rings come
+    /// first: with one client, a new request is seen with one load.
     @inline(__always)
     func changed() -> Bool {
-        if let membership, membership.word.pointee.load(ordering: .acquiring) != membership.seen { return true }
-        for entry in positions where entry.word.pointee.load(ordering: .acquiring) != entry.seen { return true }
-        return membership == nil
+        if let first, first.word.pointee.load(ordering: .acquiring) != first.seen { return true }
+        for entry in others where entry.word.pointee.load(ordering: .acquiring) != entry.seen { return true }
+        guard let membership else { return true }
+        return membership.word.pointee.load(ordering: .acquiring) != membership.seen
     }
 }
 
