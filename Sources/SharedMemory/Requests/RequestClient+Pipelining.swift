@@ -94,7 +94,7 @@ extension RequestClient {
     private func pollAny() throws(ChannelError) -> PipelinedAnswer? {
         try inbox.withLock { (inbox) throws(ChannelError) -> PipelinedAnswer? in
             if inbox.closed { throw ChannelError.closed }
-            let moved = try inbox.drain(server: serverName)
+            let moved = try inbox.drain(responseReader, service: service)
             // Other waiters (a caller may also wait for one request) look again when replies moved.
             if moved && !inbox.pending.isEmpty { deliveries.wrappingAdd(1, ordering: .releasing) }
             guard let (id, taken) = inbox.takeAny() else { return nil }
