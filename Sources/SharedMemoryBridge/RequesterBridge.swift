@@ -40,6 +40,10 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
     /// full), in order; while any are kept, the listener takes no samples.
     /// Used under the handoff's lock, as are the take buffers.
     private var kept: [LocalAnswer] = []
+    /// Cancels the listener owes responders: it never writes to DDS itself
+    /// (a `dds_write` waiting out back-pressure on Cyclone's receiving thread
+    /// could wait for acknowledgements that thread has to read).
+    private var deferredCancels: [(id: UInt64, responder: [UInt8])] = []
     private static let batch = 16
     private var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
     private var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
@@ -205,6 +209,8 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
     /// waiting for space), then the reader's samples.
     private func drainReplies(immediate: Bool) {
         if !immediate {
+            for cancel in deferredCancels { cancelRemote(cancel.id, cancel.responder) }
+            deferredCancels.removeAll()
             while !kept.isEmpty, !stop.isSet {
                 _ = answerLocally(kept.removeFirst(), timeout: Self.localReplyTimeout)
             }
@@ -217,7 +223,8 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
             let count = dds_take(replyReader, &samples, &infos, Self.batch, UInt32(Self.batch))
             guard count > 0 else { break }
             for index in 0..<Int(count) where infos[index].valid_data {
-                guard let raw = samples[index], let answer = checkedAnswer(raw.assumingMemoryBound(to: shm_bridge_Reply.self)) else { continue }
+                guard let raw = samples[index],
+                      let answer = checkedAnswer(raw.assumingMemoryBound(to: shm_bridge_Reply.self), immediate: immediate) else { continue }
                 if immediate {
                     // Behind a kept answer, or a client's ring full now: the thread gives it.
                     if !kept.isEmpty || !answerLocally(answer, timeout: .zero) { kept.append(answer) }
@@ -228,7 +235,16 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
             _ = dds_return_loan(replyReader, &samples, count)
             for index in 0..<Self.batch { samples[index] = nil }
         }
-        if !kept.isEmpty { handoff.wakeThread() }
+        if !kept.isEmpty || !deferredCancels.isEmpty { handoff.wakeThread() }
+    }
+
+    /// Cancels stream request `id` at its responder now (the thread), or has the thread do it (the listener).
+    private func cancelRemote(_ id: UInt64, _ responder: [UInt8], immediate: Bool) {
+        if immediate {
+            deferredCancels.append((id, responder))
+        } else {
+            cancelRemote(id, responder)
+        }
     }
 
     /// What a checked reply does to a local request.
@@ -245,7 +261,7 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
 
     /// Checks a reply sample and takes its request's pending entry (the
     /// entry stays for a stream item); `nil` when the sample is dropped.
-    private func checkedAnswer(_ sample: UnsafeMutablePointer<shm_bridge_Reply>) -> LocalAnswer? {
+    private func checkedAnswer(_ sample: UnsafeMutablePointer<shm_bridge_Reply>, immediate: Bool) -> LocalAnswer? {
         let length = Int(sample.pointee.payload._length)
         let id = sample.pointee.request_id
         let refusal = withUnsafeBytes(of: sample.pointee.responder) { sender in
@@ -269,7 +285,7 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
             BridgeLog.log(.warning, "\(service): dropped a reply of \(size) bytes (the local service takes at most \(server.maxPayloadSize))")
             let sender = withUnsafeBytes(of: sample.pointee.responder) { Array($0) }
             guard let entry = pending.withLock({ $0.answer(id, from: sender, kind: .error, now: .now) }) else { return nil }
-            if entry.isStream { cancelRemote(id, entry.responder) }
+            if entry.isStream { cancelRemote(id, entry.responder, immediate: immediate) }
             counters.requestsFailed.add(1, ordering: .relaxed)
             return LocalAnswer(request: entry.value, id: id, responder: entry.responder, isStream: entry.isStream,
                                action: .fail("a reply of \(size) bytes from the network; this host's \(service) takes at most \(server.maxPayloadSize)"))
@@ -305,7 +321,7 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
 
     /// Gives an answer to its local client, waiting up to `timeout` for
     /// space in the client's response ring. Returns `false` only when
-    /// `timeout` is zero and the ring is full (the answer is not given).
+    /// `timeout` is zero (the listener) and the ring is full (the answer is not given).
     private func answerLocally(_ answer: LocalAnswer, timeout: Duration) -> Bool {
         let request = answer.request
         do throws(ChannelError) {
@@ -328,7 +344,7 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
             counters.droppedLocal.add(1, ordering: .relaxed)
             BridgeLog.log(.debug, "\(service): a reply to client \(request.client) was dropped: \(error)")
             if case .item = answer.action, answer.isStream, pending.withLock({ $0.remove(answer.id) }) != nil {
-                cancelRemote(answer.id, answer.responder)
+                cancelRemote(answer.id, answer.responder, immediate: timeout == .zero)
             }
             return true
         }

@@ -39,6 +39,10 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
     /// Requests the listener could not send now (the local request ring was
     /// full), in order; while any are kept, the listener takes no samples.
     private var kept: [(key: RequestsInFlight.Key, payload: [UInt8], stream: Bool)] = []
+    /// Error replies the listener owes: it never writes to DDS itself (a
+    /// `dds_write` waiting out back-pressure on Cyclone's receiving thread
+    /// could wait for acknowledgements that thread has to read).
+    private var deferredReplies: [(key: RequestsInFlight.Key, payload: [UInt8])] = []
     private static let batch = 16
     private var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
     private var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
@@ -115,6 +119,8 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
     /// the requests thread.
     private func drainRequests(immediate: Bool) {
         if !immediate {
+            for reply in deferredReplies { writeReply(to: reply.key, kind: .error, payload: reply.payload) }
+            deferredReplies.removeAll()
             while !kept.isEmpty, !stop.isSet {
                 let request = kept.removeFirst()
                 request.payload.withUnsafeBytes { send($0, stream: request.stream, for: request.key, waiting: true) }
@@ -137,7 +143,16 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
             _ = dds_return_loan(requestReader, &samples, count)
             for index in 0..<Self.batch { samples[index] = nil }
         }
-        if !kept.isEmpty { handoff.wakeThread() }
+        if !kept.isEmpty || !deferredReplies.isEmpty { handoff.wakeThread() }
+    }
+
+    /// Answers request `key` with an error now (a thread), or has the requests thread do it (the listener).
+    private func failRequest(_ key: RequestsInFlight.Key, _ payload: [UInt8], waiting: Bool) {
+        if waiting {
+            writeReply(to: key, kind: .error, payload: payload)
+        } else {
+            deferredReplies.append((key, payload))
+        }
     }
 
     private func accept(_ sample: UnsafeMutablePointer<shm_bridge_Request>, waiting: Bool) {
@@ -162,8 +177,9 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
             return
         case .tooLarge(let size)?:
             counters.droppedTooLarge.add(1, ordering: .relaxed)
-            writeReply(to: RequestsInFlight.Key(requester: requester, id: id), kind: .error,
-                       payload: RequestDDS.shortened("a request of \(size) bytes; \(service) takes at most \(client.maxPayloadSize)", to: RequestDDS.maxReasonLength))
+            failRequest(RequestsInFlight.Key(requester: requester, id: id),
+                        RequestDDS.shortened("a request of \(size) bytes; \(service) takes at most \(client.maxPayloadSize)", to: RequestDDS.maxReasonLength),
+                        waiting: waiting)
             return
         case nil:
             break
@@ -180,8 +196,8 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
         counters.requestsIn.add(1, ordering: .relaxed)
         guard client.hasServer else {
             counters.requestsFailed.add(1, ordering: .relaxed)
-            writeReply(to: key, kind: .error,
-                       payload: Array("no server for \(service) on the server's host (its bridge runs, no local server serves \(service) now)".utf8))
+            failRequest(key, Array("no server for \(service) on the server's host (its bridge runs, no local server serves \(service) now)".utf8),
+                        waiting: waiting)
             return
         }
         let payload = UnsafeRawBufferPointer(start: sample.pointee.payload._buffer, count: length)
@@ -224,7 +240,12 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
                 }
                 usleep(1000)
             case .failure(let error):
-                fail(key, error)
+                if waiting {
+                    fail(key, error)
+                } else {
+                    counters.requestsFailed.add(1, ordering: .relaxed)
+                    failRequest(key, RequestDDS.shortened(reason(error), to: RequestDDS.maxReasonLength), waiting: false)
+                }
                 return
             }
         }
