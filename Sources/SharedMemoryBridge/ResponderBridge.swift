@@ -215,8 +215,17 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
             return
         }
         let giveUp = ContinuousClock.now + timeout
+        var duplicate = false
         while !stop.isSet {
             let sent: Result<Bool, ChannelError> = inFlight.withLock { table in
+                // A requester never sends one id twice; a sample that does (a
+                // broken or hostile sender) would replace the entry, leave the
+                // first request running untracked and let the requester pass
+                // the in-flight limit with one id. Dropped.
+                if table.contains(key) {
+                    duplicate = true
+                    return .success(true)
+                }
                 do throws(ChannelError) {
                     guard let id = try client.sendPipelined(payload, stream: stream, timeout: .zero) else { return .success(false) }
                     table.insert(RequestsInFlight.Entry(key: key, id: id, stream: stream, deadline: .now + timeout))
@@ -227,6 +236,10 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
             }
             switch sent {
             case .success(true):
+                if duplicate {
+                    counters.droppedMalformed.add(1, ordering: .relaxed)
+                    BridgeLog.log(.warning, "\(service): dropped request \(key.id) of \(originText(key.requester)), which is in flight already")
+                }
                 return
             case .success(false):
                 guard waiting else {
@@ -367,6 +380,9 @@ struct RequestsInFlight {
     private var byKey: [Key: UInt64] = [:]
 
     var count: Int { byLocal.count }
+
+    /// Whether the requester's request `key` is in flight.
+    func contains(_ key: Key) -> Bool { byKey[key] != nil }
 
     mutating func insert(_ entry: Entry) {
         if let old = byKey[entry.key] { byLocal[old] = nil }
