@@ -240,7 +240,8 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
                     // Behind a kept answer, or a client's ring full now: the thread gives it.
                     if !kept.isEmpty || !answerLocally(answer, timeout: .zero) { kept.append(answer) }
                 } else {
-                    _ = answerLocally(answer, timeout: Self.localReplyTimeout)
+                    // Stopping: no 2 s wait per answer of the batch for a client that reads no more.
+                    _ = answerLocally(answer, timeout: stop.isSet ? .zero : Self.localReplyTimeout)
                 }
             }
             _ = dds_return_loan(replyReader, &samples, count)
