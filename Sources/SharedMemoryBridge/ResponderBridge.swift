@@ -196,8 +196,7 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
         counters.requestsIn.add(1, ordering: .relaxed)
         guard client.hasServer else {
             counters.requestsFailed.add(1, ordering: .relaxed)
-            failRequest(key, Array("no server for \(service) on the server's host (its bridge runs, no local server serves \(service) now)".utf8),
-                        waiting: waiting)
+            failRequest(key, Array(noServerReason.utf8), waiting: waiting)
             return
         }
         let payload = UnsafeRawBufferPointer(start: sample.pointee.payload._buffer, count: length)
@@ -247,6 +246,13 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
                     return
                 }
                 // The local server is behind: this thread takes nothing more meanwhile.
+                // A dead one never makes room: fail now, not after the timeout (per
+                // request, kept ones one after another, the announcement not renewed).
+                guard client.hasServer else {
+                    counters.requestsFailed.add(1, ordering: .relaxed)
+                    writeReply(to: key, kind: .error, payload: Array(noServerReason.utf8))
+                    return
+                }
                 guard ContinuousClock.now < giveUp else {
                     fail(key, .timedOut)
                     return
@@ -322,6 +328,10 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
     private func fail(_ key: RequestsInFlight.Key, _ error: ChannelError) {
         counters.requestsFailed.add(1, ordering: .relaxed)
         writeReply(to: key, kind: .error, payload: RequestDDS.shortened(reason(error), to: RequestDDS.maxReasonLength))
+    }
+
+    private var noServerReason: String {
+        "no server for \(service) on the server's host (its bridge runs, no local server serves \(service) now)"
     }
 
     private func reason(_ error: ChannelError) -> String {
