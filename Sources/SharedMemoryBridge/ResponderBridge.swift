@@ -304,14 +304,19 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
 
     /// Writes one answer of the local server to the requester bridge.
     private func forward(_ answer: RequestClient.PipelinedAnswer) {
-        let (entry, wasFull) = inFlight.withLock { table in
+        let (entry, ended, wasFull) = inFlight.withLock { table -> (RequestsInFlight.Entry?, Bool, Bool) in
             let full = table.count >= limit
-            return (answer.ends ? table.remove(local: answer.id) : table.touch(local: answer.id, deadline: .now + timeout), full)
+            guard let found = table.touch(local: answer.id, deadline: .now + timeout) else { return (nil, false, full) }
+            // A plain request ends with its first answer, even a stream item
+            // (the client forgets it then, and the requester takes it as the reply).
+            let ends = answer.ends || !found.stream
+            if ends { _ = table.remove(local: answer.id) }
+            return (found, ends, full)
         }
         // Cancelled by the requester, or given up: nobody waits for it.
         guard let entry else { return }
         // Room again: samples may wait in the reader.
-        if wasFull && answer.ends { handoff.wakeThread() }
+        if wasFull && ended { handoff.wakeThread() }
         switch answer {
         case .reply(_, let payload):
             writeReply(to: entry.key, kind: .reply, payload: payload)
