@@ -94,8 +94,13 @@ final class ListenerHandoff: @unchecked Sendable {
 
     /// Runs `drain` under the lock, again while a listener call found it
     /// taken meanwhile. `waiting: false` (a listener) returns at once when
-    /// the lock is taken; `waiting: true` (the thread) waits for it.
+    /// the lock is taken; `waiting: true` (the thread) waits for it, and
+    /// after ``threadRounds`` rounds wakes itself and returns, so that
+    /// samples arriving without pause cannot keep it from its periodic work
+    /// (deadlines, announcements): it comes back at once, and meanwhile a
+    /// listener finds the lock free.
     func pump(waiting: Bool, _ drain: () -> Void) {
+        var rounds = 0
         while true {
             missed.store(true, ordering: .sequentiallyConsistent)
             let done: Void? = waiting
@@ -110,6 +115,14 @@ final class ListenerHandoff: @unchecked Sendable {
             // Taken by the other side: it reads `missed` after letting go.
             guard done != nil else { return }
             if !missed.load(ordering: .sequentiallyConsistent) { return }
+            rounds += 1
+            if waiting && rounds >= Self.threadRounds {
+                wakeThread()
+                return
+            }
         }
     }
+
+    /// The most rounds of one ``pump(waiting:_:)`` of the thread.
+    static let threadRounds = 16
 }
