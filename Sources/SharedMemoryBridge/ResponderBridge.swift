@@ -190,7 +190,13 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
         }
         let key = RequestsInFlight.Key(requester: requester, id: id)
         if kind == .cancel {
-            if let local = inFlight.withLock({ $0.remove(key) }) { client.abandonPipelined(local.id, stream: local.stream) }
+            if let local = inFlight.withLock({ $0.remove(key) }) {
+                client.abandonPipelined(local.id, stream: local.stream)
+            } else {
+                // Not sent yet (the local ring was full): never send it, or the
+                // stream would run with nobody to cancel it.
+                kept.removeAll { $0.key == key }
+            }
             return
         }
         counters.requestsIn.add(1, ordering: .relaxed)
