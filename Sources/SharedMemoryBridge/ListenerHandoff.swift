@@ -24,7 +24,9 @@ protocol ListeningForwarder: AnyObject, Sendable {
 /// One lock: whoever holds it takes every sample in the reader before it
 /// lets go. A listener call that finds the lock taken leaves a note
 /// (`missed`) and returns; the holder reads the note after it lets go and
-/// goes round again, so no sample waits for the thread's next tick.
+/// goes round again (the thread, after ``threadRounds`` rounds, wakes
+/// itself instead and comes back at once), so no sample waits for the
+/// thread's next tick.
 final class ListenerHandoff: @unchecked Sendable {
     // @unchecked: `box` is written by start() and stop() only, which the
     // bridge calls once each, in that order, from one thread; the rest are
