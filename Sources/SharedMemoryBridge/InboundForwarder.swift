@@ -190,10 +190,19 @@ final class InboundForwarder: ListeningForwarder, @unchecked Sendable {
         var key = withUnsafeBytes(of: sample.pointee.origin) { Array($0) }
         withUnsafeBytes(of: sample.pointee.sender_tag.littleEndian) { key.append(contentsOf: $0) }
         let sequence = sample.pointee.sequence_number
-        if let last = lastSequence[key], sequence > last &+ 1 {
-            counters.missedNetwork.add(sequence - last - 1, ordering: .relaxed)
+        if let last = lastSequence[key], let missed = Self.gap(after: last, to: sequence) {
+            counters.missedNetwork.add(missed, ordering: .relaxed)
         }
         if lastSequence[key] == nil, lastSequence.count >= 4096 { lastSequence.removeAll() }
         lastSequence[key] = sequence
+    }
+
+    /// How many sequence numbers a sender skipped between `last` and
+    /// `sequence` (both from the network), or `nil` when none were skipped
+    /// (the next one, a repeat, or an older one). Never traps: `last` may be
+    /// `UInt64.max`, where `last &+ 1` wraps to 0.
+    static func gap(after last: UInt64, to sequence: UInt64) -> UInt64? {
+        guard sequence > last, sequence - last > 1 else { return nil }
+        return sequence - last - 1
     }
 }

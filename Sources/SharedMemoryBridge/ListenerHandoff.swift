@@ -24,7 +24,9 @@ protocol ListeningForwarder: AnyObject, Sendable {
 /// One lock: whoever holds it takes every sample in the reader before it
 /// lets go. A listener call that finds the lock taken leaves a note
 /// (`missed`) and returns; the holder reads the note after it lets go and
-/// goes round again, so no sample waits for the thread's next tick.
+/// goes round again (the thread, after ``threadRounds`` rounds, wakes
+/// itself instead and comes back at once), so no sample waits for the
+/// thread's next tick.
 final class ListenerHandoff: @unchecked Sendable {
     // @unchecked: `box` is written by start() and stop() only, which the
     // bridge calls once each, in that order, from one thread; the rest are
@@ -94,8 +96,13 @@ final class ListenerHandoff: @unchecked Sendable {
 
     /// Runs `drain` under the lock, again while a listener call found it
     /// taken meanwhile. `waiting: false` (a listener) returns at once when
-    /// the lock is taken; `waiting: true` (the thread) waits for it.
+    /// the lock is taken; `waiting: true` (the thread) waits for it, and
+    /// after ``threadRounds`` rounds wakes itself and returns, so that
+    /// samples arriving without pause cannot keep it from its periodic work
+    /// (deadlines, announcements): it comes back at once, and meanwhile a
+    /// listener finds the lock free.
     func pump(waiting: Bool, _ drain: () -> Void) {
+        var rounds = 0
         while true {
             missed.store(true, ordering: .sequentiallyConsistent)
             let done: Void? = waiting
@@ -110,6 +117,14 @@ final class ListenerHandoff: @unchecked Sendable {
             // Taken by the other side: it reads `missed` after letting go.
             guard done != nil else { return }
             if !missed.load(ordering: .sequentiallyConsistent) { return }
+            rounds += 1
+            if waiting && rounds >= Self.threadRounds {
+                wakeThread()
+                return
+            }
         }
     }
+
+    /// The most rounds of one ``pump(waiting:_:)`` of the thread.
+    static let threadRounds = 16
 }

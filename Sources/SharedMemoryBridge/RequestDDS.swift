@@ -42,14 +42,17 @@ enum RequestDDS {
 
     /// Writes `sample` and sends it at once (the bridge's writers batch, see
     /// ``DDSDomainConfiguration``), trying again while the writer waits out
-    /// back-pressure (a full KEEP_ALL history), until `stop`. Returns the last return code.
-    static func write(_ writer: dds_entity_t, _ sample: UnsafeRawPointer, counters: BridgeCounters, stop: StopFlag) -> Int32 {
+    /// back-pressure (a full KEEP_ALL history), until `stop`; with `once`,
+    /// it waits out one blocking time only and returns `DDS_RETCODE_TIMEOUT`.
+    /// Returns the last return code.
+    static func write(_ writer: dds_entity_t, _ sample: UnsafeRawPointer, counters: BridgeCounters, stop: StopFlag,
+                      once: Bool = false) -> Int32 {
         defer { dds_write_flush(writer) }
         while true {
             let rc = dds_write(writer, sample)
             guard rc == DDS_RETCODE_TIMEOUT else { return rc }
             counters.writeBlocked.add(1, ordering: .relaxed)
-            if stop.isSet { return rc }
+            if stop.isSet || once { return rc }
         }
     }
 

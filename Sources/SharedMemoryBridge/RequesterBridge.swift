@@ -40,9 +40,13 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
     /// full), in order; while any are kept, the listener takes no samples.
     /// Used under the handoff's lock, as are the take buffers.
     private var kept: [LocalAnswer] = []
-    /// Cancels the listener owes responders: it never writes to DDS itself
-    /// (a `dds_write` waiting out back-pressure on Cyclone's receiving thread
-    /// could wait for acknowledgements that thread has to read).
+    /// Cancels owed to responders, found while the handoff's lock is held:
+    /// the replies thread writes them after it lets go of the lock. The
+    /// listener never writes to DDS (a `dds_write` waiting out back-pressure
+    /// on Cyclone's receiving thread could wait for acknowledgements that
+    /// thread has to read), and neither does the thread under the lock: the
+    /// request writer waits for the responder, whose answers wait for this
+    /// reply reader, which nobody drains while the lock is held.
     private var deferredCancels: [(id: UInt64, responder: [UInt8])] = []
     private static let batch = 16
     private var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
@@ -124,7 +128,7 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
         }
     }
 
-    private func writeRequest(id: UInt64, to responder: [UInt8], kind: RequestSampleKind, payload: [UInt8]) -> Int32 {
+    private func writeRequest(id: UInt64, to responder: [UInt8], kind: RequestSampleKind, payload: [UInt8], once: Bool = false) -> Int32 {
         var sample = shm_bridge_Request()
         withUnsafeMutableBytes(of: &sample.requester) { RequestDDS.copy(origin, into: $0) }
         withUnsafeMutableBytes(of: &sample.responder) { RequestDDS.copy(responder, into: $0) }
@@ -136,7 +140,7 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
             sample.payload._maximum = UInt32(bytes.count)
             sample.payload._release = false
             defer { sample.payload._buffer = nil }
-            return RequestDDS.write(requestWriter, &sample, counters: counters, stop: stop)
+            return RequestDDS.write(requestWriter, &sample, counters: counters, stop: stop, once: once)
         }
     }
 
@@ -162,18 +166,27 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
 
     func runReplies() {
         var nextCheck = ContinuousClock.now
+        // Cancels to write, outside the handoff's lock.
+        var owed: [(id: UInt64, responder: [UInt8])] = []
+        let mostOwed = pending.withLock { $0.capacity }
         while !stop.isSet {
             handoff.waitForWork(timeout: 100_000_000)
-            handoff.pump(waiting: true) { drainReplies(immediate: false) }
+            handoff.pump(waiting: true) {
+                drainReplies(immediate: false)
+                owed += deferredCancels
+                deferredCancels.removeAll()
+            }
             let now = ContinuousClock.now
             if now >= nextCheck {
                 nextCheck = now + .milliseconds(100)
                 refreshResponders()
                 for (id, entry) in pending.withLock({ $0.expire(now: now) }) {
-                    if entry.isStream { cancelRemote(id, entry.responder) }
+                    if entry.isStream { owed.append((id, entry.responder)) }
                     failLocal(entry.value, "no reply from the server of \(service) on the network within \(timeout) (the bridge's --request-timeout)")
                 }
             }
+            if owed.count > mostOwed { owed.removeFirst(owed.count - mostOwed) }
+            sendCancels(&owed)
         }
         for (_, entry) in pending.withLock({ $0.removeAll() }) {
             failLocal(entry.value, "the bridge of \(service) stopped before the reply came")
@@ -209,8 +222,6 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
     /// waiting for space), then the reader's samples.
     private func drainReplies(immediate: Bool) {
         if !immediate {
-            for cancel in deferredCancels { cancelRemote(cancel.id, cancel.responder) }
-            deferredCancels.removeAll()
             while !kept.isEmpty, !stop.isSet {
                 _ = answerLocally(kept.removeFirst(), timeout: Self.localReplyTimeout)
             }
@@ -224,12 +235,13 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
             guard count > 0 else { break }
             for index in 0..<Int(count) where infos[index].valid_data {
                 guard let raw = samples[index],
-                      let answer = checkedAnswer(raw.assumingMemoryBound(to: shm_bridge_Reply.self), immediate: immediate) else { continue }
+                      let answer = checkedAnswer(raw.assumingMemoryBound(to: shm_bridge_Reply.self)) else { continue }
                 if immediate {
                     // Behind a kept answer, or a client's ring full now: the thread gives it.
                     if !kept.isEmpty || !answerLocally(answer, timeout: .zero) { kept.append(answer) }
                 } else {
-                    _ = answerLocally(answer, timeout: Self.localReplyTimeout)
+                    // Stopping: no 2 s wait per answer of the batch for a client that reads no more.
+                    _ = answerLocally(answer, timeout: stop.isSet ? .zero : Self.localReplyTimeout)
                 }
             }
             _ = dds_return_loan(replyReader, &samples, count)
@@ -238,13 +250,11 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
         if !kept.isEmpty || !deferredCancels.isEmpty { handoff.wakeThread() }
     }
 
-    /// Cancels stream request `id` at its responder now (the thread), or has the thread do it (the listener).
-    private func cancelRemote(_ id: UInt64, _ responder: [UInt8], immediate: Bool) {
-        if immediate {
-            deferredCancels.append((id, responder))
-        } else {
-            cancelRemote(id, responder)
-        }
+    /// With the handoff's lock held: has the replies thread cancel stream
+    /// request `id` at its responder once it lets go of the lock (the
+    /// drain wakes the thread when any are owed).
+    private func cancelRemote(_ id: UInt64, _ responder: [UInt8]) {
+        deferredCancels.append((id, responder))
     }
 
     /// What a checked reply does to a local request.
@@ -261,7 +271,7 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
 
     /// Checks a reply sample and takes its request's pending entry (the
     /// entry stays for a stream item); `nil` when the sample is dropped.
-    private func checkedAnswer(_ sample: UnsafeMutablePointer<shm_bridge_Reply>, immediate: Bool) -> LocalAnswer? {
+    private func checkedAnswer(_ sample: UnsafeMutablePointer<shm_bridge_Reply>) -> LocalAnswer? {
         let length = Int(sample.pointee.payload._length)
         let id = sample.pointee.request_id
         let refusal = withUnsafeBytes(of: sample.pointee.responder) { sender in
@@ -285,7 +295,7 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
             BridgeLog.log(.warning, "\(service): dropped a reply of \(size) bytes (the local service takes at most \(server.maxPayloadSize))")
             let sender = withUnsafeBytes(of: sample.pointee.responder) { Array($0) }
             guard let entry = pending.withLock({ $0.answer(id, from: sender, kind: .error, now: .now) }) else { return nil }
-            if entry.isStream { cancelRemote(id, entry.responder, immediate: immediate) }
+            if entry.isStream { cancelRemote(id, entry.responder) }
             counters.requestsFailed.add(1, ordering: .relaxed)
             return LocalAnswer(request: entry.value, id: id, responder: entry.responder, isStream: entry.isStream,
                                action: .fail("a reply of \(size) bytes from the network; this host's \(service) takes at most \(server.maxPayloadSize)"))
@@ -344,14 +354,21 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
             counters.droppedLocal.add(1, ordering: .relaxed)
             BridgeLog.log(.debug, "\(service): a reply to client \(request.client) was dropped: \(error)")
             if case .item = answer.action, answer.isStream, pending.withLock({ $0.remove(answer.id) }) != nil {
-                cancelRemote(answer.id, answer.responder, immediate: timeout == .zero)
+                cancelRemote(answer.id, answer.responder)
             }
             return true
         }
     }
 
-    /// Tells the responder to stop stream request `id`.
-    private func cancelRemote(_ id: UInt64, _ responder: [UInt8]) {
-        _ = writeRequest(id: id, to: responder, kind: .cancel, payload: [])
+    /// Writes the cancels owed, in order, without the handoff's lock; one the
+    /// request writer cannot take within its blocking time (back-pressure)
+    /// waits with the rest for the next round, so that the kept answers and
+    /// the reply reader are not left waiting for it.
+    private func sendCancels(_ owed: inout [(id: UInt64, responder: [UInt8])]) {
+        while let cancel = owed.first, !stop.isSet {
+            let rc = writeRequest(id: cancel.id, to: cancel.responder, kind: .cancel, payload: [], once: true)
+            if rc == DDS_RETCODE_TIMEOUT { return }
+            owed.removeFirst()
+        }
     }
 }

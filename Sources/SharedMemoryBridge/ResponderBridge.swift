@@ -190,14 +190,19 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
         }
         let key = RequestsInFlight.Key(requester: requester, id: id)
         if kind == .cancel {
-            if let local = inFlight.withLock({ $0.remove(key) }) { client.abandonPipelined(local.id, stream: local.stream) }
+            if let local = inFlight.withLock({ $0.remove(key) }) {
+                client.abandonPipelined(local.id, stream: local.stream)
+            } else {
+                // Not sent yet (the local ring was full): never send it, or the
+                // stream would run with nobody to cancel it.
+                kept.removeAll { $0.key == key }
+            }
             return
         }
         counters.requestsIn.add(1, ordering: .relaxed)
         guard client.hasServer else {
             counters.requestsFailed.add(1, ordering: .relaxed)
-            failRequest(key, Array("no server for \(service) on the server's host (its bridge runs, no local server serves \(service) now)".utf8),
-                        waiting: waiting)
+            failRequest(key, Array(noServerReason.utf8), waiting: waiting)
             return
         }
         let payload = UnsafeRawBufferPointer(start: sample.pointee.payload._buffer, count: length)
@@ -215,8 +220,17 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
             return
         }
         let giveUp = ContinuousClock.now + timeout
+        var duplicate = false
         while !stop.isSet {
             let sent: Result<Bool, ChannelError> = inFlight.withLock { table in
+                // A requester never sends one id twice; a sample that does (a
+                // broken or hostile sender) would replace the entry, leave the
+                // first request running untracked and let the requester pass
+                // the in-flight limit with one id. Dropped.
+                if table.contains(key) {
+                    duplicate = true
+                    return .success(true)
+                }
                 do throws(ChannelError) {
                     guard let id = try client.sendPipelined(payload, stream: stream, timeout: .zero) else { return .success(false) }
                     table.insert(RequestsInFlight.Entry(key: key, id: id, stream: stream, deadline: .now + timeout))
@@ -227,6 +241,10 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
             }
             switch sent {
             case .success(true):
+                if duplicate {
+                    counters.droppedMalformed.add(1, ordering: .relaxed)
+                    BridgeLog.log(.warning, "\(service): dropped request \(key.id) of \(originText(key.requester)), which is in flight already")
+                }
                 return
             case .success(false):
                 guard waiting else {
@@ -234,6 +252,13 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
                     return
                 }
                 // The local server is behind: this thread takes nothing more meanwhile.
+                // A dead one never makes room: fail now, not after the timeout (per
+                // request, kept ones one after another, the announcement not renewed).
+                guard client.hasServer else {
+                    counters.requestsFailed.add(1, ordering: .relaxed)
+                    writeReply(to: key, kind: .error, payload: Array(noServerReason.utf8))
+                    return
+                }
                 guard ContinuousClock.now < giveUp else {
                     fail(key, .timedOut)
                     return
@@ -285,14 +310,19 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
 
     /// Writes one answer of the local server to the requester bridge.
     private func forward(_ answer: RequestClient.PipelinedAnswer) {
-        let (entry, wasFull) = inFlight.withLock { table in
+        let (entry, ended, wasFull) = inFlight.withLock { table -> (RequestsInFlight.Entry?, Bool, Bool) in
             let full = table.count >= limit
-            return (answer.ends ? table.remove(local: answer.id) : table.touch(local: answer.id, deadline: .now + timeout), full)
+            guard let found = table.touch(local: answer.id, deadline: .now + timeout) else { return (nil, false, full) }
+            // A plain request ends with its first answer, even a stream item
+            // (the client forgets it then, and the requester takes it as the reply).
+            let ends = answer.ends || !found.stream
+            if ends { _ = table.remove(local: answer.id) }
+            return (found, ends, full)
         }
         // Cancelled by the requester, or given up: nobody waits for it.
         guard let entry else { return }
         // Room again: samples may wait in the reader.
-        if wasFull && answer.ends { handoff.wakeThread() }
+        if wasFull && ended { handoff.wakeThread() }
         switch answer {
         case .reply(_, let payload):
             writeReply(to: entry.key, kind: .reply, payload: payload)
@@ -309,6 +339,10 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
     private func fail(_ key: RequestsInFlight.Key, _ error: ChannelError) {
         counters.requestsFailed.add(1, ordering: .relaxed)
         writeReply(to: key, kind: .error, payload: RequestDDS.shortened(reason(error), to: RequestDDS.maxReasonLength))
+    }
+
+    private var noServerReason: String {
+        "no server for \(service) on the server's host (its bridge runs, no local server serves \(service) now)"
     }
 
     private func reason(_ error: ChannelError) -> String {
@@ -367,6 +401,9 @@ struct RequestsInFlight {
     private var byKey: [Key: UInt64] = [:]
 
     var count: Int { byLocal.count }
+
+    /// Whether the requester's request `key` is in flight.
+    func contains(_ key: Key) -> Bool { byKey[key] != nil }
 
     mutating func insert(_ entry: Entry) {
         if let old = byKey[entry.key] { byLocal[old] = nil }

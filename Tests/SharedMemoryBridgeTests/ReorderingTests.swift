@@ -72,3 +72,23 @@ struct ReorderingTests {
         #expect(order[[2]] == [7, 8])
     }
 }
+
+@Suite("Bridge inbound: gaps in an overwrite service's sequence numbers")
+struct InboundGapTests {
+    @Test("a skip counts the numbers skipped; the next one, a repeat or an older one counts nothing")
+    func gaps() {
+        #expect(InboundForwarder.gap(after: 5, to: 6) == nil)
+        #expect(InboundForwarder.gap(after: 5, to: 9) == 3)
+        #expect(InboundForwarder.gap(after: 5, to: 5) == nil)
+        #expect(InboundForwarder.gap(after: 9, to: 5) == nil)
+    }
+
+    @Test("sequence numbers from the network near the top of UInt64 do not trap")
+    func noTrapAtTheTop() {
+        // Before the fix: `sequence > last &+ 1` held (last &+ 1 == 0) and `sequence - last - 1` trapped.
+        #expect(InboundForwarder.gap(after: .max, to: 5) == nil)
+        #expect(InboundForwarder.gap(after: .max, to: 0) == nil)
+        #expect(InboundForwarder.gap(after: .max - 1, to: .max) == nil)
+        #expect(InboundForwarder.gap(after: 0, to: .max) == UInt64.max - 1)
+    }
+}

@@ -211,6 +211,19 @@ struct RequestsInFlightTests {
         #expect(table.count == 0)
     }
 
+    @Test("a requester's key in flight is known until its request ends (a second request with it is refused by the bridge)")
+    func contains() {
+        let now = ContinuousClock.now
+        var table = RequestsInFlight()
+        let a = RequestsInFlight.Key(requester: other, id: 7)
+        #expect(!table.contains(a))
+        table.insert(.init(key: a, id: 100, stream: true, deadline: now + .seconds(5)))
+        #expect(table.contains(a))
+        #expect(!table.contains(.init(requester: third, id: 7)))
+        #expect(table.remove(local: 100)?.key == a)
+        #expect(!table.contains(a))
+    }
+
     @Test("past its deadline a request expires; an item moves a stream's deadline")
     func expiry() {
         let start = ContinuousClock.now
