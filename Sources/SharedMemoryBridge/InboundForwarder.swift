@@ -80,8 +80,8 @@ final class InboundForwarder: ListeningForwarder, @unchecked Sendable {
                 let message = kept.removeFirst()
                 message.withUnsafeBytes { publish($0, .waiting) }
             }
-            if var reordering, let flushed = reordering.giveUpIfStale() {
-                self.reordering = reordering
+            // In place (a copy would copy the reordering's tables on the next change).
+            if let flushed = reordering?.giveUpIfStale() {
                 release(flushed, mode)
             }
         }
@@ -126,15 +126,15 @@ final class InboundForwarder: ListeningForwarder, @unchecked Sendable {
             return
         }
         let bytes = UnsafeRawBufferPointer(start: sample.pointee.payload._buffer, count: length)
-        guard var reordering else {
+        guard reordering != nil else {
             countGap(sample)
             publish(bytes, mode)
             return
         }
         var key = withUnsafeBytes(of: sample.pointee.origin) { Array($0) }
         withUnsafeBytes(of: sample.pointee.sender_tag.littleEndian) { key.append(contentsOf: $0) }
-        let outcome = reordering.accept(key: key, sequence: sample.pointee.sequence_number, bytes: bytes)
-        self.reordering = reordering
+        // In place: a copy of the reordering would copy its tables on every sample.
+        guard let outcome = reordering?.accept(key: key, sequence: sample.pointee.sequence_number, bytes: bytes) else { return }
         switch outcome {
         case .deliver(let released):
             publish(bytes, mode)

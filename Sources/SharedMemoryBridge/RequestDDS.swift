@@ -33,6 +33,9 @@ enum RequestDDS {
         dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, 200_000_000)
         dds_qset_durability(qos, DDS_DURABILITY_TRANSIENT_LOCAL)
         dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, 1)
+        // Bounded: a flood of announcements from forged origins takes at most
+        // 256 instances of memory (the requester looks at 64 alive ones).
+        dds_qset_resource_limits(qos, 256, 256, 1)
         return qos
     }
 

@@ -291,7 +291,10 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
             } catch .closed {
                 return
             } catch {
+                // A frame that breaks the protocol is consumed; an error that
+                // lasts (a truncated segment) must not spin this thread.
                 BridgeLog.log(.warning, "\(service): dropped a local answer: \(error)")
+                usleep(10_000)
                 continue
             }
             if let answer { forward(answer) }
