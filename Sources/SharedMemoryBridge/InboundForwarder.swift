@@ -80,8 +80,8 @@ final class InboundForwarder: ListeningForwarder, @unchecked Sendable {
                 let message = kept.removeFirst()
                 message.withUnsafeBytes { publish($0, .waiting) }
             }
-            // In place (a copy would copy the reordering's tables on the next change).
-            if let flushed = reordering?.giveUpIfStale() {
+            if var reordering, let flushed = reordering.giveUpIfStale() {
+                self.reordering = reordering
                 release(flushed, mode)
             }
         }
@@ -126,15 +126,18 @@ final class InboundForwarder: ListeningForwarder, @unchecked Sendable {
             return
         }
         let bytes = UnsafeRawBufferPointer(start: sample.pointee.payload._buffer, count: length)
-        guard reordering != nil else {
+        guard var reordering else {
             countGap(sample)
             publish(bytes, mode)
             return
         }
         var key = withUnsafeBytes(of: sample.pointee.origin) { Array($0) }
         withUnsafeBytes(of: sample.pointee.sender_tag.littleEndian) { key.append(contentsOf: $0) }
-        // In place: a copy of the reordering would copy its tables on every sample.
-        guard let outcome = reordering?.accept(key: key, sequence: sample.pointee.sequence_number, bytes: bytes) else { return }
+        // A copy, changed and stored back. Changing it in place measured
+        // slower on the 1 MiB stream (300-345 instead of 350-450 MiB/s, three
+        // alternating runs), though it saves copying the tables; not understood.
+        let outcome = reordering.accept(key: key, sequence: sample.pointee.sequence_number, bytes: bytes)
+        self.reordering = reordering
         switch outcome {
         case .deliver(let released):
             publish(bytes, mode)
