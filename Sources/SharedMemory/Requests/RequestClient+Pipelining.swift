@@ -85,14 +85,7 @@ extension ReplyInbox {
     mutating func takeAny() -> (UInt64, Result<RequestFrame, ChannelError>)? {
         for index in pending.indices {
             let id = pending[index].id
-            if let frame = pending[index].next() {
-                if !pending[index].stream || frame.kind != .replyMore { pending.remove(at: index) }
-                return (id, .success(frame))
-            }
-            if let failure = pending[index].failure {
-                pending.remove(at: index)
-                return (id, .failure(failure))
-            }
+            if let taken = take(at: index) { return (id, taken) }
         }
         return nil
     }
