@@ -23,7 +23,8 @@ struct Feed: ParsableCommand {
 
     func validate() throws {
         try checkRange(id, 0...(EventID.maximum - 1), "--id")
-        try checkRange(count, 0...StreamOptions.maxCount, "--count")
+        // Each message carries its sequence number as a u32.
+        try checkRange(count, 0...Int(UInt32.max), "--count")
         for target in targets {
             let parts = target.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, ["channel", "many", "topic", "events"].contains(parts[0]) else {
