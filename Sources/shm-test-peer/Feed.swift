@@ -59,9 +59,7 @@ struct Feed: ParsableCommand {
             for target in opened { try target.finish() }
             opened = [] // dropping a sender or publisher closes it
         } catch {
-            print("sent \(sent)")
-            complain("\(error)")
-            throw ExitCode(3)
+            throw sendingFailed(after: sent, error)
         }
         say("sent \(sent)")
     }
