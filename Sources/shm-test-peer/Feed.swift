@@ -23,7 +23,8 @@ struct Feed: ParsableCommand {
 
     func validate() throws {
         try checkRange(id, 0...(EventID.maximum - 1), "--id")
-        try checkRange(count, 0...StreamOptions.maxCount, "--count")
+        // Each message carries its sequence number as a u32.
+        try checkRange(count, 0...Int(UInt32.max), "--count")
         for target in targets {
             let parts = target.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, ["channel", "many", "topic", "events"].contains(parts[0]) else {
@@ -58,9 +59,7 @@ struct Feed: ParsableCommand {
             for target in opened { try target.finish() }
             opened = [] // dropping a sender or publisher closes it
         } catch {
-            print("sent \(sent)")
-            complain("\(error)")
-            throw ExitCode(3)
+            throw sendingFailed(after: sent, error)
         }
         say("sent \(sent)")
     }

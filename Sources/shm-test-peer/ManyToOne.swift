@@ -89,9 +89,7 @@ struct ManySend: ParsableCommand {
             }
             sender.close()
         } catch {
-            print("sent \(sent)")
-            complain("\(error)")
-            throw ExitCode(3)
+            throw sendingFailed(after: sent, error)
         }
         say("sent \(sent)")
     }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Glibc
 
 /// Prints `line` to standard output and flushes it at once, so that a test
@@ -18,4 +19,12 @@ func complain(_ line: String) {
         if written <= 0 { return }
         offset += written
     }
+}
+
+/// Reports a sender that failed after `sent` messages: the count on standard
+/// output, `error` on standard error; the exit code to stop with.
+func sendingFailed(after sent: Int, _ error: any Error) -> ExitCode {
+    print("sent \(sent)")
+    complain("\(error)")
+    return ExitCode(3)
 }

@@ -96,6 +96,9 @@ struct Request: ParsableCommand {
         try checkRange(timeoutMs, 0...StreamOptions.maxTimeoutMilliseconds, "--timeout-ms")
         try checkRange(joinTimeoutMs, 0...StreamOptions.maxTimeoutMilliseconds, "--join-timeout-ms")
         try checkRange(count, 0...Int.max, "--count")
+        // Both bound a range of items: a negative one would trap there.
+        if let streamItems { try checkRange(streamItems, 0...100_000_000, "--stream-items") }
+        if let cancelAfter { try checkRange(cancelAfter, 0...Int.max, "--cancel-after") }
     }
 
     func run() throws {

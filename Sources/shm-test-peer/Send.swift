@@ -56,9 +56,7 @@ struct Send: ParsableCommand {
                 publisher.close()
             }
         } catch {
-            print("sent \(sent)")
-            complain("\(error)")
-            throw ExitCode(3)
+            throw sendingFailed(after: sent, error)
         }
         print("sent \(sent)")
     }

@@ -28,10 +28,7 @@ struct HzCommand: ToolCommand {
     var count: Int?
 
     func validate() throws {
-        guard window >= 0.01 && window <= 86400 else {
-            throw ValidationError("--window must be between 0.01 and 86400 seconds, not \(window).")
-        }
-        if let count, count < 1 { throw ValidationError("--count must be at least 1, not \(count).") }
+        try validateRepetition(seconds: window, option: "--window", count: count)
     }
 
     func execute() throws {
@@ -56,13 +53,7 @@ struct HzCommand: ToolCommand {
 
     /// The service's published counter; `nil` when the name no longer exists.
     static func published(_ name: SegmentName) throws -> UInt64? {
-        let info: ServiceInfo
-        do {
-            info = try ServiceDirectory.describe(name)
-        } catch {
-            if case .segment(let inner) = error, inner.errno == .noSuchFileOrDirectory { return nil }
-            throw error
-        }
+        guard let info = try unlessRemoved({ () throws(ChannelError) in try ServiceDirectory.describe(name) }) else { return nil }
         if let problem = info.problem { throw ToolError(problem) }
         guard let published = info.counters.published else {
             throw ToolError("\(name.posixName) is \(info.kind.map { "an \($0.rawValue) service" } ?? "a service") that counts no messages: its rate is not measurable")

@@ -26,10 +26,7 @@ struct WatchCommand: ToolCommand {
     var count: Int?
 
     func validate() throws {
-        guard interval >= 0.01 && interval <= 86400 else {
-            throw ValidationError("--interval must be between 0.01 and 86400 seconds, not \(interval).")
-        }
-        if let count, count < 1 { throw ValidationError("--count must be at least 1, not \(count).") }
+        try validateRepetition(seconds: interval, option: "--interval", count: count)
     }
 
     func execute() throws {
@@ -64,12 +61,7 @@ struct WatchCommand: ToolCommand {
 
     /// The channel's state; `nil` when the name no longer exists.
     static func status(_ name: SegmentName) throws(ChannelError) -> ChannelStatus? {
-        do throws(ChannelError) {
-            return try ChannelStatus.read(name)
-        } catch {
-            if case .segment(let inner) = error, inner.errno == .noSuchFileOrDirectory { return nil }
-            throw error
-        }
+        try unlessRemoved { () throws(ChannelError) in try ChannelStatus.read(name) }
     }
 
     static func line(_ status: ChannelStatus, _ previous: ChannelStatus, seconds: Double) -> String {

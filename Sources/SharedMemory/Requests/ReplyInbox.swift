@@ -163,13 +163,25 @@ struct ReplyInbox {
     mutating func take(_ id: UInt64) throws(ChannelError) -> RequestFrame? {
         // In place: a copy of the entry would copy its frames too.
         guard let index = pending.index(of: id) else { throw .closed }
+        switch take(at: index) {
+        case .success(let frame): return frame
+        case .failure(let failure): throw failure
+        case nil: return nil
+        }
+    }
+
+    /// The next reply of the request at `index` in ``pending``, or its
+    /// failure once the replies read before are taken; `nil` when none is
+    /// there yet. The request is forgotten once its last reply is taken.
+    @inline(__always)
+    mutating func take(at index: Int) -> Result<RequestFrame, ChannelError>? {
         if let frame = pending[index].next() {
             if !pending[index].stream || frame.kind != .replyMore { pending.remove(at: index) }
-            return frame
+            return .success(frame)
         }
         if let failure = pending[index].failure {
             pending.remove(at: index)
-            throw failure
+            return .failure(failure)
         }
         return nil
     }

@@ -1,5 +1,3 @@
-import CShm
-
 /// Requests in flight without a waiter each: a caller sends requests as they
 /// come and takes the answers to any of them, in the order they arrive, from
 /// one thread. A process that carries other hosts' requests to a local
@@ -54,40 +52,7 @@ extension RequestClient {
     package func nextPipelinedAnswer(timeout: Duration) throws(ChannelError) -> PipelinedAnswer? {
         if let answer = try pollAny() { return answer }
         let deadline = ContinuousClock.now + timeout
-        var seen = activity
-        var spins = 0
-        let spinLimit = strategy.spinCount
-        while true {
-            if spins < spinLimit {
-                spins &+= 1
-                let now = activity
-                if now != seen {
-                    seen = now
-                    if let answer = try pollAny() { return answer }
-                }
-                cshm_spin_pause()
-                if spins & 1023 != 0 { continue }
-            } else if let answer = try pollAny() {
-                return answer
-            }
-            let now = ContinuousClock.now
-            checkServerIfDue(now: now)
-            if let answer = try pollAny() { return answer }
-            if now >= deadline { return nil }
-            if spins < spinLimit { continue }
-            let plan = prepareSleep()
-            let ready: PipelinedAnswer?
-            do { ready = try pollAny() } catch {
-                finishSleep()
-                throw error
-            }
-            if let ready {
-                finishSleep()
-                return ready
-            }
-            plan.block(system: service.system, until: min(now + RingCore.checkInterval, deadline))
-            finishSleep()
-        }
+        return try blockingWait(seen: activity, deadline: deadline, pollsAfterCheck: true) { () throws(ChannelError) in try pollAny() }
     }
 
     /// Reads what the response ring holds and takes the first answer there is.
@@ -120,14 +85,7 @@ extension ReplyInbox {
     mutating func takeAny() -> (UInt64, Result<RequestFrame, ChannelError>)? {
         for index in pending.indices {
             let id = pending[index].id
-            if let frame = pending[index].next() {
-                if !pending[index].stream || frame.kind != .replyMore { pending.remove(at: index) }
-                return (id, .success(frame))
-            }
-            if let failure = pending[index].failure {
-                pending.remove(at: index)
-                return (id, .failure(failure))
-            }
+            if let taken = take(at: index) { return (id, taken) }
         }
         return nil
     }

@@ -246,9 +246,23 @@ public final class RequestClient: Sendable {
     /// has not moved, no reply to `id` (nor a failure) can be there, and the first look is skipped.
     func awaitFrame(_ id: UInt64, timeout: Duration?, unchangedSince before: (UInt64, UInt64)? = nil) throws(ChannelError) -> RequestFrame {
         // A reply that is there already takes no clock.
-        var seen = activity
+        let seen = activity
         if before.map({ $0 != seen }) ?? true, let frame = try poll(id) { return frame }
-        let deadline = deadline(after: timeout)
+        guard let frame = try blockingWait(seen: seen, deadline: deadline(after: timeout), { () throws(ChannelError) in try poll(id) }) else {
+            throw .timedOut
+        }
+        return frame
+    }
+
+    /// The blocking wait of ``awaitFrame(_:timeout:unchangedSince:)`` and
+    /// ``nextPipelinedAnswer(timeout:)``: spins while ``activity`` (last
+    /// `seen`) may move, then sleeps on the response ring, until `poll` finds
+    /// something; `nil` at `deadline`. With `pollsAfterCheck`, `poll` runs
+    /// again after each server check, before the deadline is looked at.
+    @inline(__always)
+    func blockingWait<Found>(seen start: (UInt64, UInt64), deadline: ContinuousClock.Instant?, pollsAfterCheck: Bool = false,
+                             _ poll: () throws(ChannelError) -> Found?) throws(ChannelError) -> Found? {
+        var seen = start
         var spins = 0
         let spinLimit = strategy.spinCount
         while true {
@@ -257,20 +271,21 @@ public final class RequestClient: Sendable {
                 let now = activity
                 if now != seen {
                     seen = now
-                    if let frame = try poll(id) { return frame }
+                    if let found = try poll() { return found }
                 }
                 cshm_spin_pause()
                 if spins & 1023 != 0 { continue }
-            } else {
-                if let frame = try poll(id) { return frame }
+            } else if let found = try poll() {
+                return found
             }
             let now = ContinuousClock.now
             checkServerIfDue(now: now)
-            if let deadline, now >= deadline { throw .timedOut }
+            if pollsAfterCheck, let found = try poll() { return found }
+            if let deadline, now >= deadline { return nil }
             if spins < spinLimit { continue }
             let plan = prepareSleep()
-            let ready: RequestFrame?
-            do { ready = try poll(id) } catch {
+            let ready: Found?
+            do { ready = try poll() } catch {
                 finishSleep()
                 throw error
             }
