@@ -13,7 +13,7 @@ import SharedMemory
 /// reader's bounded KEEP_ALL history fills and the remote writer blocks.
 final class InboundForwarder: ListeningForwarder, @unchecked Sendable {
     // @unchecked: the mutable state (reordering, gap counts, kept messages,
-    // take buffers) and the local endpoint are used only inside the
+    // and the local endpoint are used only inside the
     // handoff's pump, under its lock; `stop` and the counters are atomics.
     let service: String
     let local: LocalOutbound
@@ -30,10 +30,6 @@ final class InboundForwarder: ListeningForwarder, @unchecked Sendable {
     /// While any are kept, the listener takes no samples; at most one batch
     /// and what the reordering let go with it.
     private var kept: [[UInt8]] = []
-    private static let batch = 16
-    /// Loans and infos of one `dds_take`, reused under the lock.
-    private var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
-    private var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
 
     /// How a message is republished: at once or not at all (the listener), or waiting for space (the thread).
     private enum Mode { case immediate, waiting }
@@ -89,16 +85,8 @@ final class InboundForwarder: ListeningForwarder, @unchecked Sendable {
             handoff.wakeThread()
             return
         }
-        while !stop.isSet, kept.isEmpty {
-            let count = dds_take(reader, &samples, &infos, Self.batch, UInt32(Self.batch))
-            guard count > 0 else { break }
-            for index in 0..<Int(count) where infos[index].valid_data {
-                guard let raw = samples[index] else { continue }
-                deliver(raw.assumingMemoryBound(to: shm_bridge_Message.self), mode)
-            }
-            _ = dds_return_loan(reader, &samples, count)
-            for index in 0..<Self.batch { samples[index] = nil }
-        }
+        while !stop.isSet, kept.isEmpty,
+              handoff.takeBatch({ deliver($0.assumingMemoryBound(to: shm_bridge_Message.self), mode) }) > 0 {}
         if !kept.isEmpty { handoff.wakeThread() }
     }
 

@@ -29,8 +29,9 @@ protocol ListeningForwarder: AnyObject, Sendable {
 /// thread's next tick.
 final class ListenerHandoff: @unchecked Sendable {
     // @unchecked: `box` is written by start() and stop() only, which the
-    // bridge calls once each, in that order, from one thread; the rest are
-    // handles Cyclone makes thread-safe, a mutex and atomics.
+    // bridge calls once each, in that order, from one thread; the take
+    // buffers are used only under the lock; the rest are handles Cyclone
+    // makes thread-safe, a mutex and atomics.
     let reader: dds_entity_t
     let waitset: dds_entity_t
     let wakeCondition: dds_entity_t
@@ -38,6 +39,11 @@ final class ListenerHandoff: @unchecked Sendable {
     private let missed = Atomic<Bool>(false)
     private let listening = Atomic<Bool>(false)
     private var box: Unmanaged<Box>?
+    /// The most samples one ``takeBatch(upTo:_:)`` takes.
+    static let batch = 16
+    /// Loans and infos of one `dds_take`, used only inside ``pump(waiting:_:)`` (under the lock).
+    private var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
+    private var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
 
     private final class Box {
         let body: @Sendable () -> Void
@@ -123,6 +129,21 @@ final class ListenerHandoff: @unchecked Sendable {
                 return
             }
         }
+    }
+
+    /// With the lock held (inside `drain`): takes up to `limit` samples
+    /// (at most ``batch``), hands each valid one to `body`, and returns the
+    /// loans; returns how many were taken (0: the reader is empty).
+    func takeBatch(upTo limit: Int = batch, _ body: (UnsafeMutableRawPointer) -> Void) -> Int {
+        let wanted = max(1, min(Self.batch, limit))
+        let count = dds_take(reader, &samples, &infos, wanted, UInt32(wanted))
+        guard count > 0 else { return 0 }
+        for index in 0..<Int(count) where infos[index].valid_data {
+            if let raw = samples[index] { body(raw) }
+        }
+        _ = dds_return_loan(reader, &samples, count)
+        for index in 0..<Self.batch { samples[index] = nil }
+        return Int(count)
     }
 
     /// The most rounds of one ``pump(waiting:_:)`` of the thread.

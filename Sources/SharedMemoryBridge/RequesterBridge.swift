@@ -48,9 +48,6 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
     /// request writer waits for the responder, whose answers wait for this
     /// reply reader, which nobody drains while the lock is held.
     private var deferredCancels: [(id: UInt64, responder: [UInt8])] = []
-    private static let batch = 16
-    private var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
-    private var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
 
     init(service: String, server: RequestServer, participant: DDSParticipant, configuration: BridgeConfiguration,
          origin: [UInt8], counters: BridgeCounters, stop: StopFlag) throws(DDSError) {
@@ -230,24 +227,22 @@ final class RequesterBridge: ListeningForwarder, @unchecked Sendable {
             handoff.wakeThread()
             return
         }
-        while !stop.isSet, kept.isEmpty {
-            let count = dds_take(replyReader, &samples, &infos, Self.batch, UInt32(Self.batch))
-            guard count > 0 else { break }
-            for index in 0..<Int(count) where infos[index].valid_data {
-                guard let raw = samples[index],
-                      let answer = checkedAnswer(raw.assumingMemoryBound(to: shm_bridge_Reply.self)) else { continue }
-                if immediate {
-                    // Behind a kept answer, or a client's ring full now: the thread gives it.
-                    if !kept.isEmpty || !answerLocally(answer, timeout: .zero) { kept.append(answer) }
-                } else {
-                    // Stopping: no 2 s wait per answer of the batch for a client that reads no more.
-                    _ = answerLocally(answer, timeout: stop.isSet ? .zero : Self.localReplyTimeout)
-                }
-            }
-            _ = dds_return_loan(replyReader, &samples, count)
-            for index in 0..<Self.batch { samples[index] = nil }
-        }
+        while !stop.isSet, kept.isEmpty,
+              handoff.takeBatch({ give($0.assumingMemoryBound(to: shm_bridge_Reply.self), immediate: immediate) }) > 0 {}
         if !kept.isEmpty || !deferredCancels.isEmpty { handoff.wakeThread() }
+    }
+
+    /// One reply sample, checked, to its local client: the listener gives it
+    /// at once or keeps it; the thread waits for space (not when stopping).
+    private func give(_ sample: UnsafeMutablePointer<shm_bridge_Reply>, immediate: Bool) {
+        guard let answer = checkedAnswer(sample) else { return }
+        if immediate {
+            // Behind a kept answer, or a client's ring full now: the thread gives it.
+            if !kept.isEmpty || !answerLocally(answer, timeout: .zero) { kept.append(answer) }
+        } else {
+            // Stopping: no 2 s wait per answer of the batch for a client that reads no more.
+            _ = answerLocally(answer, timeout: stop.isSet ? .zero : Self.localReplyTimeout)
+        }
     }
 
     /// With the handoff's lock held: has the replies thread cancel stream

@@ -43,9 +43,6 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
     /// `dds_write` waiting out back-pressure on Cyclone's receiving thread
     /// could wait for acknowledgements that thread has to read).
     private var deferredReplies: [(key: RequestsInFlight.Key, payload: [UInt8])] = []
-    private static let batch = 16
-    private var samples = [UnsafeMutableRawPointer?](repeating: nil, count: batch)
-    private var infos = [dds_sample_info_t](repeating: dds_sample_info_t(), count: batch)
 
     init(service: String, client: RequestClient, participant: DDSParticipant, configuration: BridgeConfiguration,
          origin: [UInt8], counters: BridgeCounters, stop: StopFlag) throws(DDSError) {
@@ -133,15 +130,8 @@ final class ResponderBridge: ListeningForwarder, @unchecked Sendable {
         while !stop.isSet, kept.isEmpty {
             let room = limit - inFlight.withLock { $0.count }
             guard room > 0 else { break }
-            let wanted = min(Self.batch, room)
-            let count = dds_take(requestReader, &samples, &infos, wanted, UInt32(wanted))
-            guard count > 0 else { break }
-            for index in 0..<Int(count) where infos[index].valid_data {
-                guard let raw = samples[index] else { continue }
-                accept(raw.assumingMemoryBound(to: shm_bridge_Request.self), waiting: !immediate)
-            }
-            _ = dds_return_loan(requestReader, &samples, count)
-            for index in 0..<Self.batch { samples[index] = nil }
+            let taken = handoff.takeBatch(upTo: room) { accept($0.assumingMemoryBound(to: shm_bridge_Request.self), waiting: !immediate) }
+            guard taken > 0 else { break }
         }
         if !kept.isEmpty || !deferredReplies.isEmpty { handoff.wakeThread() }
     }
