@@ -56,22 +56,23 @@ enum RequestBridging {
         var loops: [@Sendable () -> Void] = []
         var listening: [any ListeningForwarder] = []
         var matched: [@Sendable () -> Int] = []
+        func add(_ side: some RequestBridgeSide) {
+            loops += [{ side.runRequests() }, { side.runReplies() }]
+            matched.append { side.matchedReaders }
+            listening.append(side)
+        }
         for local in locals {
             switch local {
             case .requester(let service, let server):
                 let bridge = try RequesterBridge(service: service, server: server, participant: participant, configuration: configuration,
                                                  origin: origin, counters: counters, stop: stop)
-                loops += [{ bridge.runRequests() }, { bridge.runReplies() }]
-                matched.append { bridge.matchedReaders }
-                listening.append(bridge)
+                add(bridge)
                 let topics = BridgeNaming.requestTopicNames(forService: service)
                 BridgeLog.log(.info, "\(service) (request/response, clients here) -> DDS topics \(topics?.request ?? ""), \(topics?.reply ?? ""), \(topics?.server ?? "")")
             case .responder(let service, let client):
                 let bridge = try ResponderBridge(service: service, client: client, participant: participant, configuration: configuration,
                                                  origin: origin, counters: counters, stop: stop)
-                loops += [{ bridge.runRequests() }, { bridge.runReplies() }]
-                matched.append { bridge.matchedReaders }
-                listening.append(bridge)
+                add(bridge)
                 let topics = BridgeNaming.requestTopicNames(forService: service)
                 BridgeLog.log(.info, "DDS topics \(topics?.request ?? ""), \(topics?.reply ?? ""), \(topics?.server ?? "") -> \(service) (request/response, server here)")
             }
@@ -79,3 +80,17 @@ enum RequestBridging {
         return (loops, matched, listening)
     }
 }
+
+/// Either side of a bridged request/response service: two loops on threads
+/// of their own, a reader with a listener, a writer whose remote readers count.
+protocol RequestBridgeSide: ListeningForwarder {
+    /// The loop that takes requests (local ones, or the network's).
+    func runRequests()
+    /// The loop that takes answers and does the periodic checks.
+    func runReplies()
+    /// Remote readers matched with this side's writer.
+    var matchedReaders: Int { get }
+}
+
+extension RequesterBridge: RequestBridgeSide {}
+extension ResponderBridge: RequestBridgeSide {}
