@@ -207,11 +207,16 @@ public final class Bridge: Sendable {
         var listening: [any ListeningForwarder] = []
         let counters = self.counters
         do {
+            // A service's DDS topic and QoS, from its local ring.
+            let domainParticipant = participant
+            func endpoint(_ name: String, lossless: Bool, maxMessageSize: Int) throws(DDSError) -> (topicName: String, topic: dds_entity_t, qos: BridgeQoS) {
+                let qos = BridgeQoS(lossless: lossless,
+                                    queueDepth: BridgeQoS.depth(requested: configuration.queueDepth, maxMessageSize: maxMessageSize))
+                let topicName = BridgeNaming.topicName(forService: name) ?? ""
+                return (topicName, try domainParticipant.topic(topicName), qos)
+            }
             for (service, local) in inbound {
-                let qos = BridgeQoS(lossless: local.lossless,
-                                    queueDepth: BridgeQoS.depth(requested: configuration.queueDepth, maxMessageSize: local.maxMessageSize))
-                let topicName = BridgeNaming.topicName(forService: service.name) ?? ""
-                let topic = try participant.topic(topicName)
+                let (topicName, topic, qos) = try endpoint(service.name, lossless: local.lossless, maxMessageSize: local.maxMessageSize)
                 let forwarder = try OutboundForwarder(service: service.name, local: local, participant: participant, topic: topic,
                                                       qos: qos, origin: origin, counters: counters, stop: stopFlag,
                                                       busyPoll: configuration.busyPoll)
@@ -220,10 +225,7 @@ public final class Bridge: Sendable {
                 BridgeLog.log(.info, "\(service.name) -> DDS topic \(topicName) (\(local.lossless ? "RELIABLE KEEP_ALL" : "RELIABLE KEEP_LAST") \(qos.queueDepth))")
             }
             for (service, local) in outbound {
-                let qos = BridgeQoS(lossless: local.lossless,
-                                    queueDepth: BridgeQoS.depth(requested: configuration.queueDepth, maxMessageSize: local.maxMessageSize))
-                let topicName = BridgeNaming.topicName(forService: service.name) ?? ""
-                let topic = try participant.topic(topicName)
+                let (topicName, topic, qos) = try endpoint(service.name, lossless: local.lossless, maxMessageSize: local.maxMessageSize)
                 let forwarder = try InboundForwarder(service: service.name, local: local, participant: participant, topic: topic,
                                                      qos: qos, origin: origin, counters: counters, stop: stopFlag)
                 forwarders.append { forwarder.run() }
