@@ -131,25 +131,20 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo "bench-bridge: two network namespaces over veth, Cyclone DDS $(pkg-config --modversion CycloneDDS), binaries $bin, local ends' ring waits ${WAIT:-sleep}, the bridges' ${BRIDGE_WAIT:-${WAIT:-sleep}}"
 printf "%-34s %14s %14s %8s\n" "row" "shm-bridge" "raw DDS (C)" "ratio"
-b=$(field "$bridged_rtt" median_us) r=$(field "$raw_rtt" median_us)
-printf "%-34s %14s %14s %8s\n" "64 B round trip, median (us)" "$b" "$r" "$(ratio "$b" "$r")"
-b=$(field "$bridged_rtt" p99_us) r=$(field "$raw_rtt" p99_us)
-printf "%-34s %14s %14s %8s\n" "64 B round trip, p99 (us)" "$b" "$r" "$(ratio "$b" "$r")"
-b=$(field "$busy_rtt" median_us) r=$(field "$raw_rtt" median_us)
-printf "%-34s %14s %14s %8s\n" "  --busy-poll $busy, median (us)" "$b" "$r" "$(ratio "$b" "$r")"
-b=$(field "$busy_rtt" p99_us) r=$(field "$raw_rtt" p99_us)
-printf "%-34s %14s %14s %8s\n" "  --busy-poll $busy, p99 (us)" "$b" "$r" "$(ratio "$b" "$r")"
-b=$(field "$request_rtt" median_us) r=$(field "$raw_rtt" median_us)
-printf "%-34s %14s %14s %8s\n" "64 B request + reply, median (us)" "$b" "$r" "$(ratio "$b" "$r")"
-b=$(field "$request_rtt" p99_us) r=$(field "$raw_rtt" p99_us)
-printf "%-34s %14s %14s %8s\n" "64 B request + reply, p99 (us)" "$b" "$r" "$(ratio "$b" "$r")"
-b=$(field "$busy_request_rtt" median_us) r=$(field "$raw_rtt" median_us)
-printf "%-34s %14s %14s %8s\n" "  --busy-poll $busy, median (us)" "$b" "$r" "$(ratio "$b" "$r")"
-b=$(field "$busy_request_rtt" p99_us) r=$(field "$raw_rtt" p99_us)
-printf "%-34s %14s %14s %8s\n" "  --busy-poll $busy, p99 (us)" "$b" "$r" "$(ratio "$b" "$r")"
-b=$(field "${t64%%|*}" msgs_per_s) r=$(field "${t64##*|}" msgs_per_s)
-printf "%-34s %14s %14s %8s\n" "64 B throughput (msgs/s)" "$b" "$r" "$(ratio "$b" "$r")"
-b=$(field "${t1m%%|*}" MiB_per_s) r=$(field "${t1m##*|}" MiB_per_s)
-printf "%-34s %14s %14s %8s\n" "1 MiB throughput (MiB/s)" "$b" "$r" "$(ratio "$b" "$r")"
+# row LABEL BRIDGED_LINE RAW_LINE KEY: one table row, the KEY field of each line and their ratio.
+row() {
+    local b r; b=$(field "$2" "$4") r=$(field "$3" "$4")
+    printf "%-34s %14s %14s %8s\n" "$1" "$b" "$r" "$(ratio "$b" "$r")"
+}
+row "64 B round trip, median (us)" "$bridged_rtt" "$raw_rtt" median_us
+row "64 B round trip, p99 (us)" "$bridged_rtt" "$raw_rtt" p99_us
+row "  --busy-poll $busy, median (us)" "$busy_rtt" "$raw_rtt" median_us
+row "  --busy-poll $busy, p99 (us)" "$busy_rtt" "$raw_rtt" p99_us
+row "64 B request + reply, median (us)" "$request_rtt" "$raw_rtt" median_us
+row "64 B request + reply, p99 (us)" "$request_rtt" "$raw_rtt" p99_us
+row "  --busy-poll $busy, median (us)" "$busy_request_rtt" "$raw_rtt" median_us
+row "  --busy-poll $busy, p99 (us)" "$busy_request_rtt" "$raw_rtt" p99_us
+row "64 B throughput (msgs/s)" "${t64%%|*}" "${t64##*|}" msgs_per_s
+row "1 MiB throughput (MiB/s)" "${t1m%%|*}" "${t1m##*|}" MiB_per_s
 echo "(latency ratio: bridged / raw, lower is better; throughput ratio: bridged / raw, higher is better)"
 echo "raw lines: ${bridged_rtt} | ${busy_rtt} | ${request_rtt} | ${busy_request_rtt} | ${raw_rtt} | ${t64} | ${t1m}"

@@ -56,6 +56,13 @@ func receiveOrNil(_ subscriber: borrowing TopicSubscriber, timeout: Duration) th
     }
 }
 func report(_ line: String) { print(line); fflush(nil) }
+/// Prints the median and 99th percentile of round trips in nanoseconds (at least one), as the script reads them.
+func reportRoundTrips(_ samples: [Int64], size: Int) {
+    let sorted = samples.sorted()
+    let median = Double(sorted[sorted.count / 2]) / 1000
+    let p99 = Double(sorted[min(sorted.count - 1, sorted.count * 99 / 100)]) / 1000
+    report("rtt size \(size) count \(sorted.count) median_us \(fixed(median, 1)) p99_us \(fixed(p99, 1))")
+}
 
 /// Publishes on OUT and waits for each message to come back on IN; prints the median and 99th percentile.
 struct Ping: ParsableCommand {
@@ -88,10 +95,7 @@ struct Ping: ParsableCommand {
             }
             if sequence > UInt64(warmup) { samples.append(nanoseconds(ContinuousClock.now - start)) }
         }
-        samples.sort()
-        let median = Double(samples[samples.count / 2]) / 1000
-        let p99 = Double(samples[min(samples.count - 1, samples.count * 99 / 100)]) / 1000
-        report("rtt size \(options.size) count \(samples.count) median_us \(fixed(median, 1)) p99_us \(fixed(p99, 1))")
+        reportRoundTrips(samples, size: options.size)
     }
 }
 
@@ -181,10 +185,7 @@ struct Request: ParsableCommand {
             guard reply == message else { throw ValidationError("request \(sequence): a reply of other bytes") }
             if sequence > UInt64(warmup) { samples.append(nanoseconds(ContinuousClock.now - start)) }
         }
-        samples.sort()
-        let median = Double(samples[samples.count / 2]) / 1000
-        let p99 = Double(samples[min(samples.count - 1, samples.count * 99 / 100)]) / 1000
-        report("rtt size \(options.size) count \(samples.count) median_us \(fixed(median, 1)) p99_us \(fixed(p99, 1))")
+        reportRoundTrips(samples, size: options.size)
     }
 }
 
